@@ -1,0 +1,196 @@
+"""The inbound message contract: one JSON object per review, chat turn or social mention.
+
+``InboundMessage`` is the single source of truth; ``schemas/message.schema.json`` is exported
+from it by ``voc schema`` and a test keeps the two in sync.
+
+Rules beyond the field types:
+
+- unknown top-level fields are kept in ``attributes``, never rejected;
+- a message without ``id`` gets a deterministic one derived from its content, so a
+  re-delivered copy collapses onto the same stored row;
+- ``created_at`` is event time: an ISO 8601 string with a UTC offset. A missing, naive or
+  unparsable time is rejected (it becomes a dead letter), never guessed;
+- chats carry ``conversation_id`` and ``role``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+#: Longest accepted ``text``, in characters; longer messages become dead letters.
+MAX_TEXT_CHARS = 10_000
+
+#: Prefix of ids derived from content for messages that came without one.
+DERIVED_ID_PREFIX = "auto-"
+
+Source = Literal["review", "chat", "social"]
+Role = Literal["customer", "agent"]
+
+Slug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+def derive_id(payload: dict[str, Any]) -> str:
+    """Return a stable id for a message that came without one.
+
+    The id hashes the canonical JSON of every field the sender gave, so the same payload
+    always gets the same id whatever the order of its keys.
+    """
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.blake2b(canonical.encode("utf-8"), digest_size=12).hexdigest()
+    return f"{DERIVED_ID_PREFIX}{digest}"
+
+
+def parse_event_time(value: object) -> datetime:
+    """Parse an ISO 8601 time with a UTC offset into an aware UTC datetime.
+
+    Raises ``ValueError`` (which pydantic reports as a validation error) for anything else:
+    numbers, naive times and strings that are not ISO 8601.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"expected an ISO 8601 time with a UTC offset, got {text[:64]!r}") from None
+    else:
+        raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError(
+            f"created_at {value!s:.64} has no UTC offset; add one, e.g. +07:00 or Z"
+        )
+    return parsed.astimezone(UTC)
+
+
+class InboundMessage(BaseModel):
+    """One piece of customer feedback as it arrives from a source."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"additionalProperties": True},
+        title="voc-stream inbound message",
+    )
+
+    id: ShortText = Field(
+        description="Unique per source. Optional: derived from the content when absent."
+    )
+    source: Source = Field(description="What kind of feedback this is.")
+    channel: Slug = Field(
+        description="Where it came from, e.g. shopee, tiki, lazada, zalo, facebook, tiktok, "
+        "app_store, hotline_chat. Lower-cased."
+    )
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="The feedback itself, as written. Not empty, at most 10,000 characters.",
+    )
+    created_at: datetime = Field(
+        description="Event time: ISO 8601 with a UTC offset, e.g. 2026-11-20T14:03:00+07:00.",
+        json_schema_extra={"format": "date-time"},
+    )
+    brand: ShortText | None = Field(default=None, description="Brand the feedback is about.")
+    product: ShortText | None = Field(default=None, description="Product name or SKU.")
+    rating: int | None = Field(default=None, ge=1, le=5, description="Star rating, reviews.")
+    author: ShortText | None = Field(
+        default=None, description="Author handle or id; hashed with a salt before storage."
+    )
+    conversation_id: ShortText | None = Field(
+        default=None, description="Chats: the conversation this turn belongs to."
+    )
+    role: Role | None = Field(default=None, description="Chats: who wrote this turn.")
+    url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None, description="Link to the original post or review."
+    )
+    reach: int | None = Field(default=None, ge=0, description="Social: audience reached.")
+    likes: int | None = Field(default=None, ge=0, description="Social: likes or reactions.")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Free-form extra fields. Unknown top-level fields are moved here.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_unknown_fields(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            kind = "array" if isinstance(data, list) else type(data).__name__
+            raise ValueError(f"expected a JSON object, got {kind}")  # noqa: TRY004
+        known = cls.model_fields.keys()
+        extra = {k: v for k, v in data.items() if k not in known}
+        out = {k: v for k, v in data.items() if k in known}
+        if extra:
+            given = out.get("attributes")
+            if given is not None and not isinstance(given, dict):
+                return out  # let field validation report the bad attributes
+            out["attributes"] = {**extra, **(given or {})}
+        if isinstance(out.get("id"), int) and not isinstance(out["id"], bool):
+            out["id"] = str(out["id"])  # numeric ids are common; they are still ids
+        if out.get("id") in (None, ""):
+            out["id"] = derive_id({k: v for k, v in data.items() if k != "id"})
+        return out
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _lower_channel(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _event_time(cls, value: object) -> datetime:
+        return parse_event_time(value)
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty or only whitespace")
+        return value
+
+    @model_validator(mode="after")
+    def _chat_fields(self) -> InboundMessage:
+        if self.source == "chat" and (self.conversation_id is None or self.role is None):
+            raise ValueError("a chat message needs conversation_id and role (customer or agent)")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the inbound message, as committed in message.schema.json."""
+    schema = InboundMessage.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://voc-stream.dev/schemas/message.schema.json"
+    schema["required"] = [f for f in schema.get("required", []) if f != "id"]
+    return schema
+
+
+def json_schema_text() -> str:
+    """Return the JSON Schema as the exact text committed to the repository."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "DERIVED_ID_PREFIX",
+    "MAX_TEXT_CHARS",
+    "InboundMessage",
+    "Role",
+    "Source",
+    "derive_id",
+    "json_schema",
+    "json_schema_text",
+    "parse_event_time",
+]
