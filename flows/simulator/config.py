@@ -57,33 +57,44 @@ class SimulationConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ConfigError(f"seed must be an integer, got {self.seed!r}")
+            msg = f"seed must be an integer, got {self.seed!r}"
+            raise ConfigError(msg)
         if self.start is not None and (self.start.tzinfo is None or self.start.utcoffset() is None):
-            raise ConfigError(
+            msg = (
                 f"start must be timezone-aware (e.g. 2026-11-20T00:00:00+07:00), "
                 f"got naive {self.start.isoformat()}"
             )
-        if not (isinstance(self.hours, int | float) and math.isfinite(self.hours) and self.hours > 0):
-            raise ConfigError(f"hours must be a positive number, got {self.hours!r}")
+            raise ConfigError(msg)
+        if not (
+            isinstance(self.hours, int | float) and math.isfinite(self.hours) and self.hours > 0
+        ):
+            msg = f"hours must be a positive number, got {self.hours!r}"
+            raise ConfigError(msg)
         if (self.messages is None) == (self.rate_per_minute is None):
-            raise ConfigError(
+            msg = (
                 "give exactly one of messages (a total) and rate_per_minute (a mean rate), got "
                 f"messages={self.messages!r}, rate_per_minute={self.rate_per_minute!r}"
             )
+            raise ConfigError(msg)
         if self.messages is not None and self.messages < 0:
-            raise ConfigError(f"messages must be 0 or more, got {self.messages}")
+            msg = f"messages must be 0 or more, got {self.messages}"
+            raise ConfigError(msg)
         if self.rate_per_minute is not None and not self.rate_per_minute > 0:
-            raise ConfigError(f"rate_per_minute must be positive, got {self.rate_per_minute}")
+            msg = f"rate_per_minute must be positive, got {self.rate_per_minute}"
+            raise ConfigError(msg)
         if self.random_incidents < 0:
-            raise ConfigError(f"random_incidents must be 0 or more, got {self.random_incidents}")
+            msg = f"random_incidents must be 0 or more, got {self.random_incidents}"
+            raise ConfigError(msg)
         if self.rate is not None and not self.rate > 0:
-            raise ConfigError(f"rate must be a positive number of messages per second, got {self.rate}")
+            msg = f"rate must be a positive number of messages per second, got {self.rate}"
+            raise ConfigError(msg)
         object.__setattr__(self, "incidents", tuple(self.incidents))
         object.__setattr__(self, "surges", tuple(self.surges))
         ids = [i.id for i in self.incidents] + [s.id for s in self.surges]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ConfigError(f"incident and surge ids must be unique, got {', '.join(duplicates)} twice")
+            msg = f"incident and surge ids must be unique, got {', '.join(duplicates)} twice"
+            raise ConfigError(msg)
 
     @property
     def span(self) -> timedelta:
@@ -92,7 +103,7 @@ class SimulationConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulationConfig:
-        """The config of the flow's simulator source, from ``VOC_SIMULATOR_*`` settings."""
+        """Build the config of the flow's simulator source from ``VOC_SIMULATOR_*`` settings."""
         return cls(
             seed=settings.simulator_seed,
             start=settings.simulator_start,

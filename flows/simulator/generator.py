@@ -15,14 +15,12 @@ import heapq
 import math
 import random
 import time
-from itertools import chain
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from flows.simulator.config import SimulationConfig, default_start
 from flows.simulator.incidents import (
@@ -49,7 +47,7 @@ _CHUNK = 4096
 
 def _overflow(row: list[float]) -> Iterator[float]:
     """More uniforms for an event that used up its row, seeded from the row itself."""
-    rng = random.Random(int(row[0] * 2.0**53) * 2**53 + int(row[1] * 2.0**53))
+    rng = random.Random(int(row[0] * 2.0**53) * 2**53 + int(row[1] * 2.0**53))  # noqa: S311
     draw = rng.random
     while True:
         yield draw()
@@ -138,7 +136,7 @@ class Simulator:
                 end=self.end,
                 candidates=self._candidates(resources.texts["emerging_phrases"]),
                 existing=config.incidents,
-                expected_rate=probe.expected_rate_per_minute,
+                expected_baseline=probe.expected_key_messages,
             )
         self.incidents: tuple[Incident, ...] = tuple(incidents)
         self.surges: tuple[Surge, ...] = config.surges
@@ -200,15 +198,21 @@ class Simulator:
         Not paced: ``rate`` and ``realtime`` apply to :meth:`messages` only.
         """
         if partitions < 1 or not 0 <= partition < partitions:
-            raise ConfigError(
+            msg = (
                 f"expected 0 <= partition < partitions, got partition={partition}, "
                 f"partitions={partitions}"
             )
+            raise ConfigError(msg)
         heap: list[tuple[float, int, int, dict[str, Any], Truth]] = []
         make = self._event
         push, pop = heapq.heappush, heapq.heappop
         for bucket in self._schedule.buckets():
-            times, combos, turns, origins = bucket.times, bucket.combos, bucket.turns, bucket.origins
+            times, combos, turns, origins = (
+                bucket.times,
+                bucket.combos,
+                bucket.turns,
+                bucket.origins,
+            )
             n, first_k = len(times), bucket.first_k
             mine = (partition - first_k) % partitions
             if mine >= n:
@@ -233,7 +237,7 @@ class Simulator:
             yield item[3], item[4]
 
     def messages(self, partition: int = 0, partitions: int = 1) -> Iterator[dict[str, Any]]:
-        """The messages of one partition (all of them by default), as inbound-message dicts.
+        """Yield the messages of one partition (all by default) as inbound-message dicts.
 
         With ``config.rate`` the partition emits ``rate / partitions`` messages per second of
         wall-clock time; with ``config.realtime`` a message waits until the wall clock
@@ -262,9 +266,12 @@ class Simulator:
                 self._sleep(ahead)
             yield message
 
-    def count(self) -> int:
-        """The exact number of messages the whole stream holds (all partitions)."""
-        return sum(sum(b.turns) for b in self._schedule.buckets())
+    def count(self, partition: int = 0, partitions: int = 1) -> int:
+        """Count exactly the messages :meth:`messages` yields for this partition."""
+        total = 0
+        for b in self._schedule.buckets():
+            total += sum(b.turns[(partition - b.first_k) % partitions :: partitions])
+        return total
 
     # -- one event -----------------------------------------------------------------------
 
@@ -275,7 +282,9 @@ class Simulator:
         combo = self._mix.combos[combo_index]
         source, channel, brand, topic = combo.source, combo.channel, combo.brand, combo.topic
         origin_kind, event_id = self._origin_names[origin]
-        incident = self.incidents[origin - 1 - len(self.surges)] if origin_kind == "incident" else None
+        incident = (
+            self.incidents[origin - 1 - len(self.surges)] if origin_kind == "incident" else None
+        )
         if incident is not None:
             sentiment = incident.sentiment if rand() < 0.9 else "neutral"
             phrase = incident.phrase
@@ -285,25 +294,40 @@ class Simulator:
             sentiment = "negative" if u < neg else "neutral" if u < neu else "positive"
             phrase = None
         question = sentiment == "neutral" and rand() < self._question_rate[source]
-        if channel in APP_CHANNELS:
-            product = brand.products[0]
-        else:
-            product = pick(brand.products, rand)
+        product = brand.products[0] if channel in APP_CHANNELS else pick(brand.products, rand)
         slots = Slots(
-            self._composer, rand, brand=brand, product=product, source=source, channel=channel,
+            self._composer,
+            rand,
+            brand=brand,
+            product=product,
+            source=source,
+            channel=channel,
             moment=t,
-        )  # fmt: skip
+        )
         utc = channel in self._utc_channels
         seed = self.config.seed
         if source == "chat":
             return self._conversation(
-                k, t, turns, slots, topic=topic, sentiment=sentiment, question=question,
-                origin=(origin_kind, event_id), phrase=phrase, utc=utc,
-            )  # fmt: skip
+                k,
+                t,
+                turns,
+                slots,
+                topic=topic,
+                sentiment=sentiment,
+                question=question,
+                origin=(origin_kind, event_id),
+                phrase=phrase,
+                utc=utc,
+            )
         composed = self._composer.customer(
-            slots, topic=topic, sentiment=sentiment, question=question, kind=brand.kind,
-            source=source, phrase=phrase,
-        )  # fmt: skip
+            slots,
+            topic=topic,
+            sentiment=sentiment,
+            question=question,
+            kind=brand.kind,
+            source=source,
+            phrase=phrase,
+        )
         text, flags = composed.text, composed.flags
         message: dict[str, Any] = {
             "id": f"{self._id_prefix[source]}-{seed}-{k:09d}",
@@ -319,7 +343,7 @@ class Simulator:
             if mismatch:
                 flags = (*flags, "rating_mismatch")
         else:
-            text = self._composer.social_post(text, slots)
+            text = self._composer.social_post(text, slots, question=question)
             message["text"] = text
             normal = math.sqrt(-2.0 * math.log(1.0 - rand())) * math.cos(2 * math.pi * rand())
             reach = int(math.exp(6.3 + 1.5 * normal))
@@ -352,10 +376,14 @@ class Simulator:
         digits = "0123456789"
         if channel == "facebook":
             post = "".join(digits[int(rand() * 10)] for _ in range(16))
-            return f"https://www.facebook.com/{self._composer.handle(rand, plain=True)}/posts/{post}"
+            return (
+                f"https://www.facebook.com/{self._composer.handle(rand, plain=True)}/posts/{post}"
+            )
         if channel == "tiktok":
             video = "".join(digits[int(rand() * 10)] for _ in range(19))
-            return f"https://www.tiktok.com/@{self._composer.handle(rand, plain=True)}/video/{video}"
+            return (
+                f"https://www.tiktok.com/@{self._composer.handle(rand, plain=True)}/video/{video}"
+            )
         if channel == "youtube":
             return f"https://www.youtube.com/watch?v={slots['code']}{slots['code'][:4]}"
         thread = int(rand() * 900_000) + 100_000
@@ -365,7 +393,9 @@ class Simulator:
         """Unknown fields some sources send; the contract moves them to ``attributes``."""
         if channel in APP_CHANNELS:
             message["app_version"] = f"{4 + int(rand() * 3)}.{int(rand() * 30)}.{int(rand() * 10)}"
-            message["device"] = pick(("Android 13", "Android 14", "Android 15", "iOS 17.6", "iOS 18.1"), rand)
+            message["device"] = pick(
+                ("Android 13", "Android 14", "Android 15", "iOS 17.6", "iOS 18.1"), rand
+            )
         elif message["source"] == "review":
             message["order_value"] = 10_000 * (5 + int(rand() * 300))
             message["verified_purchase"] = rand() < 0.9
@@ -392,9 +422,15 @@ class Simulator:
         channel, brand = slots.channel, slots.brand
         agent_first = rand() < (0.3 if channel == "hotline_chat" else 0.06)
         composed_turns = self._composer.chat_turns(
-            slots, turns=turns, topic=topic, sentiment=sentiment, question=question,
-            kind=brand.kind, agent_first=agent_first, phrase=phrase,
-        )  # fmt: skip
+            slots,
+            turns=turns,
+            topic=topic,
+            sentiment=sentiment,
+            question=question,
+            kind=brand.kind,
+            agent_first=agent_first,
+            phrase=phrase,
+        )
         seed = self.config.seed
         customer = self._composer.handle(rand) if rand() >= self._anonymous else None
         agent = f"cskh-{brand.handle}-{strip_diacritics(slots['agent']).lower()}"
@@ -478,7 +514,7 @@ class Simulator:
 
 
 def rng_expo(rand: Callable[[], float], mean: float) -> float:
-    """An exponential draw with ``mean`` from a uniform ``rand``."""
+    """Draw from an exponential distribution with ``mean``, using a uniform ``rand``."""
     return -mean * math.log(1.0 - rand())
 
 

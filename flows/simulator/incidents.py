@@ -19,7 +19,6 @@ offset. Durations take ``d``, ``h``, ``m`` and ``s`` units.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import random
@@ -67,10 +66,12 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().lower().replace(" ", "")
     parts = _DURATION_PART.findall(compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
-        raise ConfigError(f"expected a duration such as 20m, 2h, 1h30m or 2d, got {text!r}")
+        msg = f"expected a duration such as 20m, 2h, 1h30m or 2d, got {text!r}"
+        raise ConfigError(msg)
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     if seconds <= 0:
-        raise ConfigError(f"expected a positive duration, got {text!r}")
+        msg = f"expected a positive duration, got {text!r}"
+        raise ConfigError(msg)
     return timedelta(seconds=seconds)
 
 
@@ -82,19 +83,20 @@ def parse_when(value: object, start: datetime) -> datetime:
     """
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ConfigError(f"expected a time with a UTC offset, got naive {value.isoformat()}")
+            msg = f"expected a time with a UTC offset, got naive {value.isoformat()}"
+            raise ConfigError(msg)
         return value.astimezone(UTC)
     if not isinstance(value, str):
         hint = " (quote clock times in YAML: at: '20:00')" if isinstance(value, int) else ""
-        raise ConfigError(
-            f"expected an offset (2h), a clock time (20:00) or an ISO time, got {value!r}{hint}"
-        )
+        msg = f"expected an offset (2h), a clock time (20:00) or an ISO time, got {value!r}{hint}"
+        raise ConfigError(msg)
     text = value.strip()
     clock = _CLOCK.match(text)
     if clock:
         hour, minute = int(clock.group(1)), int(clock.group(2))
         if hour > 23 or minute > 59:
-            raise ConfigError(f"expected a clock time HH:MM, got {text!r}")
+            msg = f"expected a clock time HH:MM, got {text!r}"
+            raise ConfigError(msg)
         local = start.astimezone(VIETNAM)
         candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if candidate < local:
@@ -105,12 +107,14 @@ def parse_when(value: object, start: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(
+        msg = (
             f"expected an offset (2h), a clock time (20:00) or an ISO time with offset, "
             f"got {text!r}"
-        ) from None
+        )
+        raise ConfigError(msg) from None
     if parsed.tzinfo is None:
-        raise ConfigError(f"expected an ISO time with a UTC offset (+07:00 or Z), got {text!r}")
+        msg = f"expected an ISO time with a UTC offset (+07:00 or Z), got {text!r}"
+        raise ConfigError(msg)
     return parsed.astimezone(UTC)
 
 
@@ -120,13 +124,16 @@ def _utc_text(moment: datetime) -> str:
 
 def _parse_utc(value: object, what: str) -> datetime:
     if not isinstance(value, str):
-        raise ConfigError(f"{what}: expected an ISO 8601 string, got {value!r}")
+        msg = f"{what}: expected an ISO 8601 string, got {value!r}"
+        raise ConfigError(msg)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{what}: expected an ISO 8601 time, got {value!r}") from None
+        msg = f"{what}: expected an ISO 8601 time, got {value!r}"
+        raise ConfigError(msg) from None
     if parsed.tzinfo is None:
-        raise ConfigError(f"{what}: expected a time with a UTC offset, got {value!r}")
+        msg = f"{what}: expected a time with a UTC offset, got {value!r}"
+        raise ConfigError(msg)
     return parsed.astimezone(UTC)
 
 
@@ -154,26 +161,32 @@ class Incident:
 
     def __post_init__(self) -> None:
         if self.kind not in INCIDENT_KINDS:
-            raise ConfigError(
+            msg = (
                 f"incident {self.id}: kind must be one of {', '.join(INCIDENT_KINDS)}, "
                 f"got {self.kind!r}"
             )
+            raise ConfigError(msg)
         if self.kind == "phrase_burst" and not self.phrase:
-            raise ConfigError(f"incident {self.id}: a phrase_burst needs phrase=...")
+            msg = f"incident {self.id}: a phrase_burst needs phrase=..."
+            raise ConfigError(msg)
         if self.sentiment not in SENTIMENT_NAMES:
-            raise ConfigError(
+            msg = (
                 f"incident {self.id}: sentiment must be one of {', '.join(SENTIMENT_NAMES)}, "
                 f"got {self.sentiment!r}"
             )
+            raise ConfigError(msg)
         if not math.isfinite(self.multiplier) or self.multiplier <= 1:
-            raise ConfigError(
+            msg = (
                 f"incident {self.id}: multiplier x must be a number above 1, "
                 f"got {self.multiplier!r}"
             )
+            raise ConfigError(msg)
         if self.start.tzinfo is None:
-            raise ConfigError(f"incident {self.id}: start must be timezone-aware")
+            msg = f"incident {self.id}: start must be timezone-aware"
+            raise ConfigError(msg)
         if self.duration <= timedelta(0):
-            raise ConfigError(f"incident {self.id}: duration must be positive")
+            msg = f"incident {self.id}: duration must be positive"
+            raise ConfigError(msg)
         object.__setattr__(self, "start", self.start.astimezone(UTC))
 
     @property
@@ -196,7 +209,7 @@ class Incident:
         return same_key and self.start < other.end and other.start < self.end
 
     def to_json(self) -> dict[str, Any]:
-        """This incident as a JSON-ready dict (times as UTC ISO 8601 strings)."""
+        """Return the incident as a JSON-ready dict (times as UTC ISO 8601 strings)."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -229,7 +242,8 @@ class Incident:
                 sentiment=data.get("sentiment", "negative"),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"expected an incident object, got {dict(data)!r}: {exc}") from exc
+            msg = f"expected an incident object, got {dict(data)!r}: {exc}"
+            raise ConfigError(msg) from exc
 
 
 @dataclass(frozen=True)
@@ -248,13 +262,14 @@ class Surge:
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.multiplier) or self.multiplier <= 1:
-            raise ConfigError(
-                f"surge {self.id}: multiplier x must be a number above 1, got {self.multiplier!r}"
-            )
+            msg = f"surge {self.id}: multiplier x must be a number above 1, got {self.multiplier!r}"
+            raise ConfigError(msg)
         if self.start.tzinfo is None:
-            raise ConfigError(f"surge {self.id}: start must be timezone-aware")
+            msg = f"surge {self.id}: start must be timezone-aware"
+            raise ConfigError(msg)
         if self.duration <= timedelta(0):
-            raise ConfigError(f"surge {self.id}: duration must be positive")
+            msg = f"surge {self.id}: duration must be positive"
+            raise ConfigError(msg)
         object.__setattr__(self, "start", self.start.astimezone(UTC))
 
     @property
@@ -263,7 +278,7 @@ class Surge:
         return self.start + self.duration
 
     def to_json(self) -> dict[str, Any]:
-        """This surge as a JSON-ready dict (times as UTC ISO 8601 strings)."""
+        """Return the surge as a JSON-ready dict (times as UTC ISO 8601 strings)."""
         return {
             "id": self.id,
             "kind": "surge",
@@ -287,7 +302,8 @@ class Surge:
                 name=str(data.get("name", "surge")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"expected a surge object, got {dict(data)!r}: {exc}") from exc
+            msg = f"expected a surge object, got {dict(data)!r}: {exc}"
+            raise ConfigError(msg) from exc
 
 
 def event_from_json(data: Mapping[str, Any]) -> Incident | Surge:
@@ -301,19 +317,35 @@ def event_from_json(data: Mapping[str, Any]) -> Incident | Surge:
 
 
 def _split_spec(spec: str, expected: str) -> dict[str, str]:
-    """Split ``a=1,b="x, y",flag`` into a dict; a bare word maps to ``"true"``."""
-    try:
-        fields = next(csv.reader([spec], skipinitialspace=True))
-    except (csv.Error, StopIteration):
-        raise ConfigError(f"expected {expected}, got {spec!r}") from None
+    """Split ``a=1,b="x, y",flag`` into a dict; a bare word maps to ``"true"``.
+
+    Commas inside double quotes belong to the value (``phrase="lỗi, momo"``).
+    """
+    items: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in spec:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            items.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if quoted:
+        msg = f"expected {expected}, got {spec!r} (a double quote is not closed)"
+        raise ConfigError(msg)
+    items.append("".join(current))
     out: dict[str, str] = {}
-    for item in fields:
+    for item in items:
         name, eq, value = item.partition("=")
         name = name.strip().lower()
         if not name:
-            raise ConfigError(f"expected {expected}, got {spec!r} (empty field)")
+            msg = f"expected {expected}, got {spec!r} (empty field)"
+            raise ConfigError(msg)
         if name in out:
-            raise ConfigError(f"expected {expected}, got {spec!r} ({name} given twice)")
+            msg = f"expected {expected}, got {spec!r} ({name} given twice)"
+            raise ConfigError(msg)
         out[name] = value.strip().strip('"').strip() if eq else "true"
     return out
 
@@ -322,13 +354,25 @@ def _number(value: object, name: str, expected: str) -> float:
     try:
         return float(str(value).lower().lstrip("x"))
     except ValueError:
-        raise ConfigError(f"{name} must be a number in {expected}, got {value!r}") from None
+        msg = f"{name} must be a number in {expected}, got {value!r}"
+        raise ConfigError(msg) from None
 
 
 _INCIDENT_FIELDS = {
-    "id", "kind", "topic", "channel", "brand", "phrase", "x", "multiplier", "at", "start",
-    "for", "duration", "sentiment",
-}  # fmt: skip
+    "id",
+    "kind",
+    "topic",
+    "channel",
+    "brand",
+    "phrase",
+    "x",
+    "multiplier",
+    "at",
+    "start",
+    "for",
+    "duration",
+    "sentiment",
+}
 _SURGE_FIELDS = {"id", "name", "x", "multiplier", "at", "start", "for", "duration", "daily"}
 
 
@@ -341,7 +385,8 @@ def _pick(fields: Mapping[str, object], *names: str) -> object | None:
 
 def _duration_of(value: object, expected: str) -> timedelta:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ConfigError(f"for= needs a unit in {expected}, got {value!r} (e.g. 20m)")
+        msg = f"for= needs a unit in {expected}, got {value!r} (e.g. 20m)"
+        raise ConfigError(msg)
     return parse_duration(str(value))
 
 
@@ -351,19 +396,23 @@ def incident_from_fields(
     """Build an incident from parsed spec fields or a YAML mapping (see module docs)."""
     unknown = set(fields) - _INCIDENT_FIELDS
     if unknown:
-        raise ConfigError(
+        msg = (
             f"unknown incident field(s) {', '.join(sorted(unknown))}; expected {INCIDENT_SPEC_HELP}"
         )
+        raise ConfigError(msg)
     missing = [
         name
-        for name, keys in (("topic", ("topic",)), ("x", ("x", "multiplier")),
-                           ("at", ("at", "start")), ("for", ("for", "duration")))
-        if _pick(fields, *keys) is None
-    ]  # fmt: skip
-    if missing:
-        raise ConfigError(
-            f"incident is missing {', '.join(missing)}; expected {INCIDENT_SPEC_HELP}"
+        for name, keys in (
+            ("topic", ("topic",)),
+            ("x", ("x", "multiplier")),
+            ("at", ("at", "start")),
+            ("for", ("for", "duration")),
         )
+        if _pick(fields, *keys) is None
+    ]
+    if missing:
+        msg = f"incident is missing {', '.join(missing)}; expected {INCIDENT_SPEC_HELP}"
+        raise ConfigError(msg)
     phrase = fields.get("phrase")
     kind = str(fields.get("kind") or ("phrase_burst" if phrase else "topic_spike"))
     try:
@@ -380,7 +429,8 @@ def incident_from_fields(
             sentiment=cast(SentimentName, str(fields.get("sentiment") or "negative")),
         )
     except ConfigError as exc:
-        raise ConfigError(f"{exc}; expected {INCIDENT_SPEC_HELP}") from exc
+        msg = f"{exc}; expected {INCIDENT_SPEC_HELP}"
+        raise ConfigError(msg) from exc
 
 
 def parse_incident_spec(spec: str, *, start: datetime, default_id: str) -> Incident:
@@ -400,19 +450,20 @@ def surges_from_fields(
     """Build one surge, or one per day up to ``end`` when ``daily`` is set."""
     unknown = set(fields) - _SURGE_FIELDS
     if unknown:
-        raise ConfigError(
-            f"unknown surge field(s) {', '.join(sorted(unknown))}; expected {SURGE_SPEC_HELP}"
-        )
+        msg = f"unknown surge field(s) {', '.join(sorted(unknown))}; expected {SURGE_SPEC_HELP}"
+        raise ConfigError(msg)
     at, duration_value = _pick(fields, "at", "start"), _pick(fields, "for", "duration")
     multiplier = _pick(fields, "x", "multiplier")
     if at is None or duration_value is None or multiplier is None:
-        raise ConfigError(f"a surge needs x, at and for; expected {SURGE_SPEC_HELP}")
+        msg = f"a surge needs x, at and for; expected {SURGE_SPEC_HELP}"
+        raise ConfigError(msg)
     try:
         first = parse_when(at, start)
         duration = _duration_of(duration_value, SURGE_SPEC_HELP)
         factor = _number(multiplier, "x", SURGE_SPEC_HELP)
     except ConfigError as exc:
-        raise ConfigError(f"{exc}; expected {SURGE_SPEC_HELP}") from exc
+        msg = f"{exc}; expected {SURGE_SPEC_HELP}"
+        raise ConfigError(msg) from exc
     base_id = str(fields.get("id") or default_id)
     name = str(fields.get("name") or "surge")
     daily = str(fields.get("daily", "false")).lower() in ("true", "1", "yes")
@@ -423,10 +474,13 @@ def surges_from_fields(
     while moment < end:
         out.append(
             Surge(
-                id=f"{base_id}-d{day}", start=moment, duration=duration, multiplier=factor,
+                id=f"{base_id}-d{day}",
+                start=moment,
+                duration=duration,
+                multiplier=factor,
                 name=name,
             )
-        )  # fmt: skip
+        )
         moment += timedelta(days=1)
         day += 1
     return out
@@ -451,9 +505,11 @@ def load_incidents_file(
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read incidents file {path}: {exc}") from exc
+        msg = f"cannot read incidents file {path}: {exc}"
+        raise ConfigError(msg) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"incidents file {path} is not valid YAML: {exc}") from exc
+        msg = f"incidents file {path} is not valid YAML: {exc}"
+        raise ConfigError(msg) from exc
     if isinstance(data, list):
         incident_items: object = data
         surge_items: object = []
@@ -461,32 +517,38 @@ def load_incidents_file(
         incident_items = data.get("incidents") or []
         surge_items = data.get("surges") or []
     else:
-        raise ConfigError(
+        msg = (
             f"incidents file {path}: expected a list of incidents or a mapping with "
             f"'incidents' and 'surges', got {type(data).__name__}"
         )
+        raise ConfigError(msg)
     if not isinstance(incident_items, list) or not isinstance(surge_items, list):
-        raise ConfigError(f"incidents file {path}: 'incidents' and 'surges' must be lists")
+        msg = f"incidents file {path}: 'incidents' and 'surges' must be lists"
+        raise ConfigError(msg)
     incidents: list[Incident] = []
     for n, item in enumerate(incident_items, 1):
         if not isinstance(item, dict):
-            raise ConfigError(f"incidents file {path}: incident {n} is not a mapping: {item!r}")
+            msg = f"incidents file {path}: incident {n} is not a mapping: {item!r}"
+            raise ConfigError(msg)
         try:
             incidents.append(
                 incident_from_fields(item, start=start, default_id=f"file-inc-{n:02d}")
             )
         except ConfigError as exc:
-            raise ConfigError(f"incidents file {path}, incident {n}: {exc}") from exc
+            msg = f"incidents file {path}, incident {n}: {exc}"
+            raise ConfigError(msg) from exc
     surges: list[Surge] = []
     for n, item in enumerate(surge_items, 1):
         if not isinstance(item, dict):
-            raise ConfigError(f"incidents file {path}: surge {n} is not a mapping: {item!r}")
+            msg = f"incidents file {path}: surge {n} is not a mapping: {item!r}"
+            raise ConfigError(msg)
         try:
             surges.extend(
                 surges_from_fields(item, start=start, end=end, default_id=f"file-surge-{n:02d}")
             )
         except ConfigError as exc:
-            raise ConfigError(f"incidents file {path}, surge {n}: {exc}") from exc
+            msg = f"incidents file {path}, surge {n}: {exc}"
+            raise ConfigError(msg) from exc
     return incidents, surges
 
 
@@ -512,22 +574,25 @@ def plan_random_incidents(
     end: datetime,
     candidates: Sequence[IncidentCandidate],
     existing: Iterable[Incident] = (),
-    expected_rate: Callable[[float], float] | None = None,
+    expected_baseline: Callable[[float, float, float], float] | None = None,
+    min_extra: float = 12.0,
 ) -> list[Incident]:
     """Draw ``count`` incidents for ``seed``, spread over time and keys.
 
-    Start times are stratified over the span (one per stratum, away from the edges), keys
-    are drawn among ``candidates`` (weighted by the square root of their share, so small keys
-    get incidents too), and no two incidents (nor an explicit one) overlap on the same key.
-    About one in four is a phrase burst with a phrase from the key's emerging phrases.
-    ``expected_rate(share)`` (messages per minute of a key with that share) lets the planner
-    skip keys too quiet to produce at least a handful of extra messages.
+    Start times are stratified over the span (one incident per stratum, away from the
+    edges), keys are drawn among ``candidates`` (weighted by the square root of their share,
+    so smaller keys get incidents too), and no two incidents (nor an explicit one) overlap
+    on the same key. About one in four is a phrase burst with a phrase from the key's
+    emerging phrases. ``expected_baseline(share, start_s, end_s)`` (expected baseline
+    messages of a key in a window) lets the planner prefer draws that add at least
+    ``min_extra`` messages; when none of 200 draws does, the draw adding the most is kept.
     """
     if count <= 0:
         return []
     if not candidates:
-        raise ConfigError("random incidents need at least one key with baseline traffic")
-    rng = random.Random(f"voc-sim-incidents:{seed}")
+        msg = "random incidents need at least one key with baseline traffic"
+        raise ConfigError(msg)
+    rng = random.Random(f"voc-sim-incidents:{seed}")  # noqa: S311 (simulation, not secrets)
     span = (end - start).total_seconds()
     margin = min(1800.0, span * 0.08)
     usable = span - 2 * margin
@@ -536,18 +601,15 @@ def plan_random_incidents(
     placed = list(existing)
     out: list[Incident] = []
     for n in range(count):
+        best: tuple[float, Incident] | None = None
         for _attempt in range(200):
             minutes = rng.choice((10, 15, 15, 20, 20, 25, 30, 40))
             duration = min(float(minutes * 60), max(60.0, usable * 0.5))
             multiplier = float(rng.choice((3, 4, 5, 5, 6, 8, 10)))
             candidate = rng.choices(candidates, weights=weights)[0]
-            if expected_rate is not None:
-                extra = (multiplier - 1) * expected_rate(candidate.share) * duration / 60
-                if extra < 8:
-                    continue
             lo = margin + n * stratum
             hi = max(lo, lo + stratum - duration)
-            offset = rng.uniform(lo, hi)
+            offset = round(rng.uniform(lo, hi))
             phrase = None
             if candidate.phrases and rng.random() < 0.25:
                 phrase = rng.choice(candidate.phrases)
@@ -555,33 +617,46 @@ def plan_random_incidents(
                 id=f"rnd-{n + 1:02d}",
                 kind="phrase_burst" if phrase else "topic_spike",
                 topic=candidate.topic,
-                start=start + timedelta(seconds=round(offset)),
+                start=start + timedelta(seconds=offset),
                 duration=timedelta(seconds=duration),
                 multiplier=multiplier,
                 channel=candidate.channel,
                 brand=candidate.brand,
                 phrase=phrase,
             )
-            if not any(incident.overlaps(other) for other in placed):
-                placed.append(incident)
-                out.append(incident)
+            if any(incident.overlaps(other) for other in placed):
+                continue
+            if expected_baseline is None:
+                best = (math.inf, incident)
                 break
-        else:
-            raise ConfigError(
+            begin = start.timestamp() + offset
+            extra = (multiplier - 1) * expected_baseline(candidate.share, begin, begin + duration)
+            if best is None or extra > best[0]:
+                best = (extra, incident)
+            if extra >= min_extra:
+                break
+        if best is None:
+            msg = (
                 f"could not place random incident {n + 1} of {count} without overlapping "
                 f"another on the same key; ask for fewer or simulate a longer span"
             )
+            raise ConfigError(msg)
+        placed.append(best[1])
+        out.append(best[1])
     return out
 
 
-def write_ground_truth_file(path: Path, header: Mapping[str, Any], events: list[dict[str, Any]]) -> None:
+def write_ground_truth_file(
+    path: Path, header: Mapping[str, Any], events: list[dict[str, Any]]
+) -> None:
     """Write ground truth as one JSON document: ``header`` fields plus ``ground_truth``."""
     document = {**header, "ground_truth": events}
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot write ground truth to {path}: {exc}") from exc
+        msg = f"cannot write ground truth to {path}: {exc}"
+        raise ConfigError(msg) from exc
 
 
 def load_ground_truth(path: Path) -> list[Incident | Surge]:
@@ -589,8 +664,10 @@ def load_ground_truth(path: Path) -> list[Incident | Surge]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read ground truth {path}: {exc}") from exc
+        msg = f"cannot read ground truth {path}: {exc}"
+        raise ConfigError(msg) from exc
     entries = document.get("ground_truth") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise ConfigError(f"ground truth {path}: expected an object with a 'ground_truth' list")
+        msg = f"ground truth {path}: expected an object with a 'ground_truth' list"
+        raise ConfigError(msg)
     return [event_from_json(entry) for entry in entries]

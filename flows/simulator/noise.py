@@ -28,7 +28,9 @@ def _strip_table() -> dict[int, str]:
     table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "D"}
     for code in [*range(0x00C0, 0x0250), *range(0x1EA0, 0x1EFA)]:
         char = chr(code)
-        base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+        base = "".join(
+            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
+        )
         if base != char and len(base) == 1 and base.isascii():
             table[code] = base
     return table
@@ -120,10 +122,10 @@ class Noiser:
     def profile(self, source: str, rand: Rand) -> str:
         """Draw a noise profile (clean, light or heavy) for a message of ``source``."""
         names, cum = self._profiles[source]
-        return names[_index(cum, rand())]
+        return str(names[_index(cum, rand())])
 
     def _match(self, tokens: Sequence[str], i: int) -> tuple[int, tuple[str, ...], str] | None:
-        """The teencode phrase starting at token ``i``: (its size, variants, punctuation)."""
+        """Find the teencode phrase at token ``i``: (its size, variants, punctuation)."""
         token = tokens[i]
         options = self._teen_first.get(token)
         if options is None and token[-1:] in _PUNCT:
@@ -183,7 +185,7 @@ class Noiser:
 
     @staticmethod
     def render(template: Template, rate: float, rand: Rand) -> str:
-        """A compiled template with each site replaced with probability ``rate``."""
+        """Render a compiled template, replacing each site with probability ``rate``."""
         if isinstance(template, str):
             return template
         out: list[str] = []
@@ -250,8 +252,11 @@ class Noiser:
         return float(self._teen_rate[self.profile(source, rand)])
 
     def post(self, text: str, source: str, rand: Rand) -> str:
-        """Message-level noise after composition: stretched words, old tone marks, typos,
-        Telex leftovers and missing diacritics (whole message or some words)."""
+        """Add the noise that follows composition to a message.
+
+        Stretched words, old tone marks, typos, Telex leftovers and missing diacritics
+        (on the whole message or on some words).
+        """
         if rand() < self._elongate_rate:
             text = self.elongate_one(text, rand)
         if rand() < self._old_tone_rate:

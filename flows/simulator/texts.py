@@ -64,8 +64,10 @@ def format_price(vnd: int, rand: Rand) -> str:
 
 
 class Slots(dict[str, str]):
-    """Slot values of one message, drawn on first use and then kept (``{days}`` twice is
-    the same number)."""
+    """Slot values of one message, drawn on first use and then kept.
+
+    ``{days}`` twice in one message is the same number.
+    """
 
     __slots__ = ("brand", "channel", "composer", "moment", "product", "rand", "source")
 
@@ -117,10 +119,13 @@ class Composer:
             by_kind = entry.get("by_kind") or {}
             for kind in kinds:
                 extra = by_kind.get(kind) or {}
+                general = {} if extra.get("only") else entry
                 for mode in ("positive", "neutral", "negative", "question"):
-                    pool = tuple(entry.get(mode) or ()) + tuple(extra.get(mode) or ())
+                    pool = tuple(general.get(mode) or ()) + tuple(extra.get(mode) or ())
                     if not pool and mode == "question":
-                        pool = tuple(entry.get("neutral") or ())
+                        pool = tuple(general.get("neutral") or ()) + tuple(
+                            extra.get("neutral") or ()
+                        )
                     self.pools[(topic, kind, mode)] = compile_all(pool)
         self.kind_topics: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {}
         for kind, weights in mix["topics_by_kind"].items():
@@ -140,6 +145,7 @@ class Composer:
         )
         social = texts["social"]
         self.social_prefixes = tuple(social["prefixes"])
+        self.question_prefixes = tuple(social["question_prefixes"])
         self.hashtags = tuple(social["hashtags"])
         self.url_hosts = tuple(social["url_hosts"])
         self.emoji = {s: tuple(v) for s, v in self.noise_cfg["emoji"].items()}
@@ -265,7 +271,7 @@ class Composer:
         }
 
     def handle(self, rand: Rand, *, plain: bool = False) -> str:
-        """An invented pseudonymous handle: ``linhnguyen95``, ``meo_linh``, ``t*****9``...
+        """Invent a pseudonymous handle: ``linhnguyen95``, ``meo_linh``, ``t*****9``...
 
         ``plain`` keeps to handles that fit in an e-mail address or a URL path.
         """
@@ -291,19 +297,21 @@ class Composer:
     # -- customer texts ------------------------------------------------------------------
 
     def render(self, template: Template, slots: Slots, rate: float) -> str:
-        """A template with teencode at ``rate`` and its slots filled."""
-        text = template if isinstance(template, str) else self.noiser.render(template, rate, slots.rand)
+        """Render a template with teencode at ``rate`` and its slots filled."""
+        text = (
+            template
+            if isinstance(template, str)
+            else self.noiser.render(template, rate, slots.rand)
+        )
         return text.format_map(slots) if "{" in text else text
 
     def _secondary_topic(self, kind: str, topic: str, rand: Rand) -> str:
         names, cum = self.kind_topics[kind]
         for _ in range(4):
             u = rand()
-            for name, edge in zip(names, cum, strict=True):
-                if u < edge:
-                    break
-            if name != topic:
-                return name
+            drawn = next((n for n, edge in zip(names, cum, strict=True) if u < edge), names[-1])
+            if drawn != topic:
+                return drawn
         return names[0] if names[0] != topic else names[-1]
 
     def customer(
@@ -330,14 +338,18 @@ class Composer:
         flags: list[str] = []
         topics = [topic]
         body = self.render(
-            pick(self.pools[(topic, kind, "question" if question else sentiment)], rand), slots, rate
+            pick(self.pools[(topic, kind, "question" if question else sentiment)], rand),
+            slots,
+            rate,
         )
         if question:
             flags.append("question")
         elif rand() < _SECOND_CLAUSE[source]:
             other = self._secondary_topic(kind, topic, rand)
             other_sentiment = sentiment if rand() < 0.5 else pick(_SENTIMENTS, rand)
-            second = self.render(pick(self.pools[(other, kind, other_sentiment)], rand), slots, rate)
+            second = self.render(
+                pick(self.pools[(other, kind, other_sentiment)], rand), slots, rate
+            )
             topics.append(other)
             if _POLARITY[other_sentiment] * _POLARITY[sentiment] < 0:
                 body = f"{second}, {pick(self.contrast, rand)} {body}"
@@ -409,11 +421,14 @@ class Composer:
             text = f"{text} {icon * repeat}{second}" if rand() < 0.88 else f"{icon} {text}"
         return text
 
-    def social_post(self, text: str, slots: Slots) -> str:
+    def social_post(self, text: str, slots: Slots, *, question: bool = False) -> str:
         """Dress a composed text as a social post: prefix, hashtags, a link, HTML leftovers."""
         rand, cfg = slots.rand, self.noise_cfg
         if rand() < 0.25:
-            text = f"{_fill(pick(self.social_prefixes, rand), slots)}, {text}"
+            prefix = _fill(
+                pick(self.question_prefixes if question else self.social_prefixes, rand), slots
+            )
+            text = f"{prefix} {text}" if prefix.endswith(":") else f"{prefix}, {text}"
         if rand() < cfg["hashtags_social"]:
             tags = {_fill(pick(self.hashtags, rand), slots) for _ in range(1 + int(rand() * 3))}
             text = f"{text} {' '.join(sorted(tags))}"
@@ -441,7 +456,7 @@ class Composer:
         agent_first: bool,
         phrase: str | None = None,
     ) -> list[tuple[str, Composed]]:
-        """The turns of one conversation: ``(role, composed)`` pairs, roles alternating.
+        """Compose the turns of one conversation: ``(role, composed)`` pairs, roles alternating.
 
         The customer keeps one writing style (teencode rate) over the conversation; agent
         turns are polite templates without noise.
@@ -456,9 +471,16 @@ class Composer:
             if (i % 2 == 0) != agent_first:  # a customer turn
                 if first_customer:
                     composed = self.customer(
-                        slots, topic=topic, sentiment=sentiment, question=question, kind=kind,
-                        source="chat", phrase=phrase, rate=rate, chat_opening=True,
-                    )  # fmt: skip
+                        slots,
+                        topic=topic,
+                        sentiment=sentiment,
+                        question=question,
+                        kind=kind,
+                        source="chat",
+                        phrase=phrase,
+                        rate=rate,
+                        chat_opening=True,
+                    )
                     first_customer = False
                 else:
                     flags: list[str] = []

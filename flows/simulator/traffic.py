@@ -62,7 +62,7 @@ class Combo:
 
 
 def _handle(name: str) -> str:
-    """An ASCII slug of a brand name: ``Chợ Nhanh`` -> ``chonhanh``."""
+    """Make an ASCII slug of a brand name: ``Chợ Nhanh`` -> ``chonhanh``."""
     import unicodedata
 
     base = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
@@ -72,7 +72,8 @@ def _handle(name: str) -> str:
 def _normalized(weights: Mapping[str, float], what: str) -> dict[str, float]:
     total = float(sum(weights.values()))
     if total <= 0 or any(w < 0 for w in weights.values()):
-        raise ConfigError(f"{what}: expected non-negative weights with a positive sum, got {dict(weights)}")
+        msg = f"{what}: expected non-negative weights with a positive sum, got {dict(weights)}"
+        raise ConfigError(msg)
     return {k: float(w) / total for k, w in weights.items()}
 
 
@@ -90,10 +91,11 @@ class Mix:
         if source_mix:
             unknown = set(source_mix) - set(SOURCES)
             if unknown:
-                raise ConfigError(
+                msg = (
                     f"source_mix: expected sources among {', '.join(SOURCES)}, "
                     f"got {', '.join(sorted(unknown))}"
                 )
+                raise ConfigError(msg)
             sources.update(source_mix)
         source_share = _normalized(sources, "source_mix")
         channels_by_source: dict[str, dict[str, float]] = {
@@ -103,10 +105,11 @@ class Mix:
         if channel_mix:
             unknown = set(channel_mix) - set(self.channel_source)
             if unknown:
-                raise ConfigError(
-                    f"channel_mix: expected channels among {', '.join(sorted(self.channel_source))}, "
-                    f"got {', '.join(sorted(unknown))}"
+                msg = (
+                    f"channel_mix: expected channels among "
+                    f"{', '.join(sorted(self.channel_source))}, got {', '.join(sorted(unknown))}"
                 )
+                raise ConfigError(msg)
             for channel, weight in channel_mix.items():
                 channels_by_source[self.channel_source[channel]][channel] = weight
         self.brands: tuple[Brand, ...] = tuple(
@@ -122,7 +125,8 @@ class Mix:
         brand_channel = {b["name"]: dict(b.get("channels") or {}) for b in mix["brands"]}
         turns = {int(k): float(v) for k, v in mix["chat_turns"].items()}
         if min(turns) < 2 or max(turns) > 8:
-            raise ConfigError(f"mix.yaml chat_turns: expected turns between 2 and 8, got {sorted(turns)}")
+            msg = f"mix.yaml chat_turns: expected turns between 2 and 8, got {sorted(turns)}"
+            raise ConfigError(msg)
         turn_p = _normalized({str(k): v for k, v in turns.items()}, "chat_turns")
         self.turn_values = np.array(sorted(turns), dtype=np.int64)
         self.turn_cum = np.cumsum([turn_p[str(t)] for t in sorted(turns)])
@@ -161,11 +165,15 @@ class Mix:
         self.brand_names = tuple(b.name for b in self.brands)
 
     @staticmethod
-    def _topic_share(mix: Mapping[str, object], source: str, channel: str, kind: str) -> dict[str, float]:
+    def _topic_share(
+        mix: Mapping[str, object], source: str, channel: str, kind: str
+    ) -> dict[str, float]:
         by_kind = mix["topics_by_kind"]
         by_source = mix["topic_factors_by_source"]
         by_channel = mix["topic_factors_by_channel"]
-        assert isinstance(by_kind, dict) and isinstance(by_source, dict) and isinstance(by_channel, dict)
+        assert isinstance(by_kind, dict)
+        assert isinstance(by_source, dict)
+        assert isinstance(by_channel, dict)
         base = by_kind[kind]
         src_f = by_source.get(source, {})
         ch_f = by_channel.get(channel, {})
@@ -176,7 +184,7 @@ class Mix:
         return _normalized(raw, f"topics of {kind} on {channel}")
 
     def matches(self, topic: str, channel: str | None, brand: str | None) -> list[int]:
-        """Indices of the combos that belong to a key (None matches anything)."""
+        """Return the indices of the combos of a key (None matches anything)."""
         return [
             i
             for i, c in enumerate(self.combos)
@@ -192,28 +200,33 @@ class Mix:
     def validate_key(self, what: str, topic: str, channel: str | None, brand: str | None) -> None:
         """Raise :class:`ConfigError` unless the key is known and has baseline traffic."""
         if topic not in TOPICS:
-            raise ConfigError(f"{what}: unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")
+            msg = f"{what}: unknown topic {topic!r}; expected one of {', '.join(TOPICS)}"
+            raise ConfigError(msg)
         if channel is not None and channel not in self.channel_source:
-            raise ConfigError(
-                f"{what}: unknown channel {channel!r}; expected one of {', '.join(self.channels)}"
-            )
+            msg = f"{what}: unknown channel {channel!r}; expected one of {', '.join(self.channels)}"
+            raise ConfigError(msg)
         if brand is not None and brand not in self.brand_names:
-            raise ConfigError(
-                f"{what}: unknown brand {brand!r}; expected one of {', '.join(self.brand_names)}"
-            )
+            msg = f"{what}: unknown brand {brand!r}; expected one of {', '.join(self.brand_names)}"
+            raise ConfigError(msg)
         if self.share(topic, channel, brand) <= 0:
-            raise ConfigError(
-                f"{what}: the key topic={topic}, channel={channel or 'any'}, brand={brand or 'any'} "
-                f"has no baseline traffic in this mix, so it cannot be multiplied"
+            msg = (
+                f"{what}: the key topic={topic}, channel={channel or 'any'}, "
+                f"brand={brand or 'any'} has no baseline traffic in this mix, so it cannot be "
+                f"multiplied"
             )
+            raise ConfigError(msg)
 
 
-def diurnal_weight(times: FloatArray, hourly: Sequence[float], weekday: Sequence[float]) -> FloatArray:
+def diurnal_weight(
+    times: FloatArray, hourly: Sequence[float], weekday: Sequence[float]
+) -> FloatArray:
     """Relative traffic at UTC epoch seconds ``times``, following Vietnam local time."""
     local = times + VIETNAM_OFFSET_S
     hour = (local % 86_400.0) / 3_600.0
     curve = np.interp(hour, np.arange(25, dtype=np.float64), [*hourly, hourly[0]])
-    day = ((np.floor(local / 86_400.0).astype(np.int64) + 3) % 7).astype(np.int64)  # 1970-01-01: Thu
+    day = ((np.floor(local / 86_400.0).astype(np.int64) + 3) % 7).astype(
+        np.int64
+    )  # 1970-01-01: Thu
     out: FloatArray = curve * np.asarray(weekday, dtype=np.float64)[day]
     return out
 
@@ -319,7 +332,7 @@ class Schedule:
         return out
 
     def expected_key_messages(self, share: float, lo_s: float, hi_s: float) -> float:
-        """Expected baseline messages (surges included) of a key with ``share`` in a window."""
+        """Expect this many baseline messages (surges included) of a key in a window."""
         frac = self._overlap(lo_s, hi_s) / self._width
         return float(share * (self.expected * self.surge_factor * frac).sum())
 
@@ -344,7 +357,9 @@ class Schedule:
         combos = pos if index is None else index[pos]
         is_chat = self.mix.is_chat[combos]
         turn_pos = np.searchsorted(self.mix.turn_cum, rng.random(target), side="right")
-        turns = np.where(is_chat, self.mix.turn_values[np.minimum(turn_pos, len(self.mix.turn_cum) - 1)], 1)
+        turns = np.where(
+            is_chat, self.mix.turn_values[np.minimum(turn_pos, len(self.mix.turn_cum) - 1)], 1
+        )
         total = np.cumsum(turns)
         n = int(np.searchsorted(total, target)) + 1
         combos, turns = combos[:n].copy(), turns[:n].copy()
@@ -353,7 +368,10 @@ class Schedule:
             turns[n - 1] -= over
             if turns[n - 1] == 1 and is_chat[n - 1]:
                 if nonchat_cum is not None:
-                    p = min(int(np.searchsorted(nonchat_cum, u[n - 1], side="right")), len(nonchat_cum) - 1)
+                    p = min(
+                        int(np.searchsorted(nonchat_cum, u[n - 1], side="right")),
+                        len(nonchat_cum) - 1,
+                    )
                     combos[n - 1] = p if nonchat_index is None else nonchat_index[p]
                 else:
                     turns[n - 1] = 2  # a chat-only key: one message more than asked
@@ -363,16 +381,30 @@ class Schedule:
     def bucket_arrays(
         self, b: int
     ) -> tuple[FloatArray, IntArray, IntArray, IntArray, np.random.Generator]:
-        """Times, combos, turns and origins of bucket ``b``'s events, sorted by time, and
-        the bucket's generator (its next draws are the events' uniforms)."""
+        """Draw the events of bucket ``b``.
+
+        Returns their times, combos, turns and origins, sorted by time, and the bucket's
+        generator (its next draws are the events' uniforms).
+        """
         rng = np.random.default_rng([self.seed, b, 0xB0C])
         lo_s, hi_s = float(self.lo[b]), float(self.hi[b])
         parts: list[tuple[FloatArray, IntArray, IntArray, int]] = []
         if self.counts[b]:
             parts.append(
-                (*self._fill(rng, int(self.counts[b]), self.mix.event_cum, None,
-                             self.mix.nonchat_cum, None, lo_s, hi_s), 0)
-            )  # fmt: skip
+                (
+                    *self._fill(
+                        rng,
+                        int(self.counts[b]),
+                        self.mix.event_cum,
+                        None,
+                        self.mix.nonchat_cum,
+                        None,
+                        lo_s,
+                        hi_s,
+                    ),
+                    0,
+                )
+            )
         width = hi_s - lo_s
         for s, (s_lo, s_hi, x) in enumerate(self.surge_windows, start=1):
             o_lo, o_hi = max(lo_s, s_lo), min(hi_s, s_hi)
@@ -382,22 +414,44 @@ class Schedule:
             m = int(rng.poisson(lam))
             if m:
                 parts.append(
-                    (*self._fill(rng, m, self.mix.event_cum, None, self.mix.nonchat_cum, None,
-                                 o_lo, o_hi), s)
-                )  # fmt: skip
+                    (
+                        *self._fill(
+                            rng, m, self.mix.event_cum, None, self.mix.nonchat_cum, None, o_lo, o_hi
+                        ),
+                        s,
+                    )
+                )
         base = len(self.surge_windows) + 1
         for j, plan in enumerate(self.plans):
             o_lo, o_hi = max(lo_s, plan.start_s), min(hi_s, plan.end_s)
             if o_hi <= o_lo:
                 continue
             x = plan.incident.multiplier
-            lam = (x - 1) * self.expected[b] * self.surge_factor[b] * plan.share * (o_hi - o_lo) / width
+            lam = (
+                (x - 1)
+                * self.expected[b]
+                * self.surge_factor[b]
+                * plan.share
+                * (o_hi - o_lo)
+                / width
+            )
             m = int(rng.poisson(lam))
             if m:
                 parts.append(
-                    (*self._fill(rng, m, plan.cum, plan.combo_index, plan.nonchat_cum,
-                                 plan.nonchat_index, o_lo, o_hi), base + j)
-                )  # fmt: skip
+                    (
+                        *self._fill(
+                            rng,
+                            m,
+                            plan.cum,
+                            plan.combo_index,
+                            plan.nonchat_cum,
+                            plan.nonchat_index,
+                            o_lo,
+                            o_hi,
+                        ),
+                        base + j,
+                    )
+                )
         if not parts:
             empty_f: FloatArray = np.empty(0)
             empty_i: IntArray = np.empty(0, dtype=np.int64)

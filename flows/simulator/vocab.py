@@ -63,11 +63,11 @@ def _read(name: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(resource.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"simulator resource {name}.yaml cannot be read: {exc}") from exc
+        msg = f"simulator resource {name}.yaml cannot be read: {exc}"
+        raise ConfigError(msg) from exc
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"simulator resource {name}.yaml: expected a mapping, got {type(data).__name__}"
-        )
+        msg = f"simulator resource {name}.yaml: expected a mapping, got {type(data).__name__}"
+        raise ConfigError(msg)
     out: dict[str, Any] = _nfc(data)
     return out
 
@@ -78,8 +78,9 @@ def load_resources() -> Resources:
     tables = {name: _read(name) for name in RESOURCE_FILES}
     texts_topics = set(tables["texts"]["topics"])
     if texts_topics != set(TOPICS):
-        raise ConfigError(
+        msg = (
             f"texts.yaml must cover exactly the topics {', '.join(TOPICS)}; "
             f"got {', '.join(sorted(texts_topics))}"
         )
+        raise ConfigError(msg)
     return Resources(**tables)
