@@ -178,6 +178,7 @@ class Composer:
         rivals, domains = tuple(people["rivals"]), tuple(people["email_domains"])
         prefixes = tuple(people["phone_prefixes"])
         agents = tuple(people["agent_names"])
+        agent_address = tuple(self.agent["address"])
 
         def you(s: Slots) -> str:
             if s.channel in APP_CHANNELS:
@@ -268,6 +269,7 @@ class Composer:
             "date": date,
             "code": lambda s: _chars(s.rand, _ID_CHARS[:62], 7),
             "agent": lambda s: str(pick(agents, s.rand)),
+            "kh": lambda s: str(pick(agent_address, s.rand)),
         }
 
     def handle(self, rand: Rand, *, plain: bool = False) -> str:
