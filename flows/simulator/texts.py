@@ -508,11 +508,15 @@ class Composer:
                 parts.append(pick(agent["closings"], rand))
             elif first_agent:
                 parts.append(pick(agent["greetings"], rand))
-                if i > 0:
+                if i > 0 and sentiment == "positive" and not question:
+                    parts.append(pick(agent["thanks"], rand))
+                elif i > 0:
                     if sentiment == "negative":
                         parts.append(pick(agent["apologies"], rand))
                     answers = agent["answers"][topic]
                     parts.append(pick(agent["ask_details"] if rand() < 0.5 else answers, rand))
+            elif sentiment == "positive":
+                parts.append(pick(agent["thanks"], rand))
             else:
                 parts.append(
                     pick(agent["answers"][topic] if rand() < 0.6 else agent["updates"], rand)

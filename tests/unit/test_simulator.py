@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from flows.settings import load_settings
 from flows.simulator import (
     Incident,
     SimulationConfig,
@@ -140,6 +141,23 @@ def test_message_total_is_exact_without_extras() -> None:
     sim = Simulator(_config(messages=1_234))
     assert sim.count() == 1_234
     assert sum(1 for _ in sim.messages()) == 1_234
+    assert list(Simulator(_config(messages=0)).messages()) == []
+
+
+def test_rate_per_minute_and_flow_settings() -> None:
+    sim = Simulator(_config(messages=None, rate_per_minute=20.0, hours=2))
+    assert 2_100 < sim.count() < 2_700
+    settings = load_settings(
+        simulator_messages=300,
+        simulator_hours=1.5,
+        simulator_seed=3,
+        simulator_start="2026-11-20T07:00:00+07:00",
+    )
+    config = SimulationConfig.from_settings(settings)
+    assert (config.seed, config.hours, config.messages, config.start) == (3, 1.5, 300, START)
+    assert Simulator(config).count() == 300
+    with pytest.raises(ConfigError, match="timezone-aware"):
+        SimulationConfig(start=datetime(2026, 11, 20))  # noqa: DTZ001 (naive on purpose)
 
 
 # -- the contract ----------------------------------------------------------------------
@@ -558,6 +576,17 @@ def test_cli_bad_options_show_the_expected_format(args: list[str], needle: str) 
     result = CliRunner().invoke(simulate, ["--messages", "10", *args])
     assert result.exit_code == 2
     assert needle in result.output
+
+
+def test_cli_partition_is_a_slice_of_the_stream() -> None:
+    args = ["--messages", "300", "--hours", "1", "--start", "2026-11-20T08:00:00+07:00", "-q"]
+    whole = CliRunner().invoke(simulate, args).stdout.splitlines()
+    part = CliRunner().invoke(simulate, [*args, "--partition", "1", "--partitions", "2"])
+    assert part.exit_code == 0
+    lines = part.stdout.splitlines()
+    assert 0 < len(lines) < len(whole)
+    assert set(lines) <= set(whole)
+    assert [line for line in whole if line in set(lines)] == lines
 
 
 def test_cli_help_has_examples() -> None:
