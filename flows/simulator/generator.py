@@ -1,12 +1,17 @@
 """The simulator: a deterministic, partitionable stream of Vietnamese customer feedback.
 
 Event ``k`` (a review, a social post, or a whole chat conversation) gets its time, key and
-turn count from the :class:`~flows.simulator.traffic.Schedule` and everything else from its
-own ``random.Random`` seeded with a hash of ``(seed, k)``. Partition ``i`` of ``P`` emits
-the messages of the events with ``k % P == i`` (a conversation stays in one partition) and
-builds no text of the others. Within a partition messages come in ``(created_at, k, turn)``
-order (later chat turns wait in a small heap), so the global stream is the merge of the
-partitions in that order.
+turn count from the :class:`~flows.simulator.traffic.Schedule`, and everything else from its
+own row of 64 uniforms: row ``j`` of a block that bucket's generator (seeded by ``(seed,
+bucket)``) draws after the schedule, extended by a ``random.Random`` seeded from the row if
+an event needs more. So the content of event ``k`` is a pure function of ``(seed, k)`` and
+the config. Partition ``i`` of ``P`` emits the messages of the events with ``k % P == i``
+(a conversation stays in one partition) and composes no text of the others. Within a
+partition messages come in ``(created_at, k, turn)`` order (later chat turns wait in a small
+heap), so the global stream is the merge of the partitions in that order.
+
+Every text is composed from the project's own tables (``resources/*.yaml``); none is copied
+from a dataset.
 """
 
 from __future__ import annotations

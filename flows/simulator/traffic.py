@@ -6,8 +6,14 @@ rate), Poisson counts of surge and incident extras, and uniform arrival times in
 bucket (so arrivals are a Poisson process). Each event is a review, a social post or a whole
 chat conversation (2-8 messages). Everything in a bucket is drawn from a numpy generator
 seeded by ``(seed, bucket)``, so any bucket can be rebuilt alone and cheaply; events are
-numbered ``k = 0, 1, ...`` in time order over the whole span, and the text of event ``k`` is
-a pure function of ``(seed, k)`` and its schedule row.
+numbered ``k = 0, 1, ...`` in time order over the whole span.
+
+With a total of ``messages``, the baseline holds exactly that many messages (a chat
+conversation counts all its turns; the last event of a minute is trimmed to fit). A surge
+``x`` adds Poisson extras at ``(x - 1)`` times the baseline rate of every key; an incident
+``x`` adds Poisson extras at ``(x - 1)`` times its key's rate (surges included), drawn from
+the key's own mix of channels and brands. Chat turns after the first can fall after the
+span's end.
 """
 
 from __future__ import annotations
