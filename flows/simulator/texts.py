@@ -359,7 +359,8 @@ class Composer:
                 body = f"{body}, {pick(self.addition, rand)} {second}"
         if not question and rand() < 0.22:
             body = f"{self.render(pick(self.openers[sentiment], rand), slots, rate)}, {body}"
-        body = self._closer(body, sentiment, source, slots, flags, rate)
+        if not question:
+            body = self._closer(body, sentiment, source, slots, flags, rate)
         if sentiment == "negative" and not question:
             flags.append("complaint")
         elif sentiment == "positive":
@@ -522,7 +523,13 @@ class Composer:
                     pick(agent["answers"][topic] if rand() < 0.6 else agent["updates"], rand)
                 )
             first_agent = False
-            out.append(("agent", Composed(" ".join(_fill(p, slots) for p in parts), (topic,), ())))
+            text = " ".join(_fill(p, slots) for p in parts)
+            previous = out[-2][1].text if len(out) >= 2 else ""
+            for _ in range(3):  # an agent does not repeat their previous turn word for word
+                if text != previous:
+                    break
+                text = _fill(pick(agent["updates"], rand), slots)
+            out.append(("agent", Composed(text, (topic,), ())))
         return out
 
 
