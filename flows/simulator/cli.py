@@ -140,7 +140,7 @@ def _progress() -> Any:
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Pace output to this many messages per second of wall-clock time.",
+    help="Pace output to this many messages per second of wall clock (not with --realtime).",
 )
 @click.option(
     "--realtime", is_flag=True, help="Emit each message when the wall clock reaches its event time."

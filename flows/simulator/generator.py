@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -241,14 +241,20 @@ class Simulator:
             item = pop(heap)
             yield item[3], item[4]
 
-    def messages(self, partition: int = 0, partitions: int = 1) -> Iterator[dict[str, Any]]:
+    def messages(
+        self, partition: int = 0, partitions: int = 1, *, skip: int = 0
+    ) -> Iterator[dict[str, Any]]:
         """Yield the messages of one partition (all by default) as inbound-message dicts.
 
-        With ``config.rate`` the partition emits ``rate / partitions`` messages per second of
-        wall-clock time; with ``config.realtime`` a message waits until the wall clock
-        reaches its event time. Otherwise messages come as fast as they are built.
+        With ``config.realtime`` a message waits until the wall clock reaches its event
+        time; otherwise, with ``config.rate``, the partition emits ``rate / partitions``
+        messages per second of wall-clock time; otherwise messages come as fast as they are
+        built. ``skip`` drops the partition's first messages without waiting for them: a
+        source that resumes after emitting ``skip`` messages continues exactly where it was.
         """
-        stream = (message for message, _truth in self.labelled(partition, partitions))
+        stream: Iterator[dict[str, Any]] = (m for m, _truth in self.labelled(partition, partitions))
+        if skip:
+            stream = islice(stream, skip, None)
         if self.config.realtime:
             return self._realtime(stream)
         if self.config.rate is not None:

@@ -131,6 +131,12 @@ def test_partitions_split_the_stream_exactly() -> None:
     assert not (conversations[0] & conversations[1]), "a conversation stays in one partition"
 
 
+def test_skip_resumes_a_partition_where_it_stopped() -> None:
+    sim = Simulator(_config(messages=400))
+    whole = list(sim.messages(partition=1, partitions=2))
+    assert list(sim.messages(partition=1, partitions=2, skip=57)) == whole[57:]
+
+
 def test_bad_partition_is_refused() -> None:
     sim = Simulator(_config(messages=10))
     with pytest.raises(ConfigError, match="partition"):
@@ -244,6 +250,8 @@ def test_chats_are_alternating_multi_turn_conversations(mixed: Any) -> None:
         assert len({(t["channel"], t["brand"]) for t in turns}) == 1
         times = [_ts(t) for t in turns]
         assert all(b - a >= 5 for a, b in pairwise(times))
+        said = [t["text"] for t in turns if t["role"] == "agent"]
+        assert all(a != b for a, b in pairwise(said)), "agents do not repeat themselves"
     agent = [t for turns in conversations.values() for t in turns if t["role"] == "agent"]
     assert all("ạ" in t["text"] and t["text"][0].isupper() for t in agent), "polite agents"
     assert all("{" not in t["text"] for t in agent), "every slot is filled"
