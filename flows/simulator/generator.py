@@ -198,16 +198,14 @@ class Simulator:
     def labelled(
         self, partition: int = 0, partitions: int = 1
     ) -> Iterator[tuple[dict[str, Any], Truth]]:
-        """Messages of one partition with their :class:`Truth`, in event-time order.
+        """Yield the messages of one partition with their :class:`Truth`, in time order.
 
         Not paced: ``rate`` and ``realtime`` apply to :meth:`messages` only.
         """
-        if partitions < 1 or not 0 <= partition < partitions:
-            msg = (
-                f"expected 0 <= partition < partitions, got partition={partition}, "
-                f"partitions={partitions}"
-            )
-            raise ConfigError(msg)
+        _check_partition(partition, partitions)
+        return self._labelled(partition, partitions)
+
+    def _labelled(self, partition: int, partitions: int) -> Iterator[tuple[dict[str, Any], Truth]]:
         heap: list[tuple[float, int, int, dict[str, Any], Truth]] = []
         make = self._event
         push, pop = heapq.heappush, heapq.heappop
@@ -279,6 +277,7 @@ class Simulator:
 
     def count(self, partition: int = 0, partitions: int = 1) -> int:
         """Count exactly the messages :meth:`messages` yields for this partition."""
+        _check_partition(partition, partitions)
         total = 0
         for b in self._schedule.buckets():
             total += sum(b.turns[(partition - b.first_k) % partitions :: partitions])
@@ -522,6 +521,15 @@ class Simulator:
             "timezone": "Asia/Ho_Chi_Minh",
         }
         write_ground_truth_file(Path(path), header, self.ground_truth())
+
+
+def _check_partition(partition: int, partitions: int) -> None:
+    if partitions < 1 or not 0 <= partition < partitions:
+        msg = (
+            f"expected 0 <= partition < partitions, got partition={partition}, "
+            f"partitions={partitions}"
+        )
+        raise ConfigError(msg)
 
 
 def rng_expo(rand: Callable[[], float], mean: float) -> float:

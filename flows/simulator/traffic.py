@@ -342,10 +342,6 @@ class Schedule:
         frac = self._overlap(lo_s, hi_s) / self._width
         return float(share * (self.expected * self.surge_factor * frac).sum())
 
-    def expected_rate_per_minute(self, share: float) -> float:
-        """Mean baseline messages per minute of a key with ``share`` over the whole span."""
-        return float(share * self.expected.sum() / ((self.end_s - self.start_s) / BUCKET_S))
-
     def _fill(
         self,
         rng: np.random.Generator,

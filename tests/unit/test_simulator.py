@@ -140,7 +140,9 @@ def test_skip_resumes_a_partition_where_it_stopped() -> None:
 def test_bad_partition_is_refused() -> None:
     sim = Simulator(_config(messages=10))
     with pytest.raises(ConfigError, match="partition"):
-        list(sim.messages(partition=3, partitions=3))
+        sim.messages(partition=3, partitions=3)
+    with pytest.raises(ConfigError, match="partition"):
+        sim.count(partition=0, partitions=0)
 
 
 def test_message_total_is_exact_without_extras() -> None:
@@ -491,6 +493,8 @@ def test_noise_functions() -> None:
     assert noiser.render(template, 0.0, lambda: 0.5) == text
     assert noiser.render(template, 1.0, lambda: 0.0) == "ship ko dc, cám ơn sốp"
     assert noiser.compile("hàng đẹp") == "hàng đẹp", "no site: the text itself"
+    assert noiser.apply(text, "chat", lambda: 0.99) == text, "rolls above every rate"
+    assert noiser.apply(text, "chat", lambda: 0.0).isascii(), "rolls below: no diacritics"
 
 
 def test_import_reads_nothing() -> None:
