@@ -65,7 +65,8 @@ class Truth:
     ``topic`` is the key topic, ``topics`` every topic the text talks about (key topic
     first), ``sentiment`` the customer's sentiment (agents are neutral), ``flags`` among
     complaint, question, praise, churn_risk, urgent, rating_mismatch. ``origin`` is
-    ``baseline``, ``surge`` or ``incident``, and ``event_id`` the surge or incident id.
+    ``baseline``, ``surge`` or ``incident``, ``event_id`` the surge or incident id, and
+    ``language`` the language of the text (``vi``, or ``en`` for a few customers).
     """
 
     topic: str
@@ -74,6 +75,7 @@ class Truth:
     flags: tuple[str, ...]
     origin: str
     event_id: str | None = None
+    language: str = "vi"
 
 
 class _TimeText:
@@ -161,6 +163,7 @@ class Simulator:
         self._utc_channels = frozenset(mix_cfg["utc_channels"])
         self._extra_rate = float(mix_cfg["extra_fields_rate"])
         self._anonymous = float(mix_cfg["anonymous_rate"])
+        self._english_rate = float(resources.texts["english_rate"])
         self._time_text = _TimeText()
         self._id_prefix = {"review": "rv", "chat": "ch", "social": "so"}
 
@@ -329,15 +332,20 @@ class Simulator:
                 phrase=phrase,
                 utc=utc,
             )
-        composed = self._composer.customer(
-            slots,
-            topic=topic,
-            sentiment=sentiment,
-            question=question,
-            kind=brand.kind,
-            source=source,
-            phrase=phrase,
-        )
+        language = "vi"
+        if phrase is None and rand() < self._english_rate:
+            language = "en"
+            composed = self._composer.english(slots, topic=topic, sentiment=sentiment)
+        else:
+            composed = self._composer.customer(
+                slots,
+                topic=topic,
+                sentiment=sentiment,
+                question=question,
+                kind=brand.kind,
+                source=source,
+                phrase=phrase,
+            )
         text, flags = composed.text, composed.flags
         message: dict[str, Any] = {
             "id": f"{self._id_prefix[source]}-{seed}-{k:09d}",
@@ -353,7 +361,9 @@ class Simulator:
             if mismatch:
                 flags = (*flags, "rating_mismatch")
         else:
-            text = self._composer.social_post(text, slots, question=question)
+            text = self._composer.social_post(
+                text, slots, question=question, english=language == "en"
+            )
             message["text"] = text
             normal = math.sqrt(-2.0 * math.log(1.0 - rand())) * math.cos(2 * math.pi * rand())
             reach = int(math.exp(6.3 + 1.5 * normal))
@@ -368,7 +378,7 @@ class Simulator:
             message["author"] = self._composer.handle(rand)
         if rand() < self._extra_rate:
             self._extras(message, channel, rand)
-        truth = Truth(topic, composed.topics, sentiment, flags, origin_kind, event_id)
+        truth = Truth(topic, composed.topics, sentiment, flags, origin_kind, event_id, language)
         return [(t, k, 0, message, truth)]
 
     def _rating(self, sentiment: str, rand: Callable[[], float]) -> tuple[int, bool]:

@@ -143,6 +143,11 @@ class Composer:
         self.phrase_frames = compile_all(
             tuple(f.replace("{phrase}", PHRASE_MARK) for f in texts["phrase_frames"])
         )
+        self.english_clauses = {
+            topic: {mode: tuple(lines) for mode, lines in modes.items()}
+            for topic, modes in texts["english"].items()
+        }
+        self.english_closers = {s: tuple(v) for s, v in texts["english_closers"].items()}
         social = texts["social"]
         self.social_prefixes = tuple(social["prefixes"])
         self.question_prefixes = tuple(social["question_prefixes"])
@@ -380,6 +385,19 @@ class Composer:
             text = text.replace(PHRASE_MARK, phrase)
         return Composed(text, tuple(topics), tuple(flags))
 
+    def english(self, slots: Slots, *, topic: str, sentiment: str) -> Composed:
+        """Compose a short English text (a few customers do not write Vietnamese)."""
+        rand = slots.rand
+        text = _fill(pick(self.english_clauses[topic][sentiment], rand), slots)
+        closers = self.english_closers.get(sentiment)
+        if closers and rand() < 0.35:
+            text = f"{text}, {pick(closers, rand)}"
+        text = text[:1].upper() + text[1:] + pick(self.endings[sentiment], rand)
+        if rand() < 0.25:
+            text = f"{text} {pick(self.emoji[sentiment], rand)}"
+        flags = {"negative": ("complaint",), "positive": ("praise",)}.get(sentiment, ())
+        return Composed(text, (topic,), flags)
+
     def _closer(
         self, body: str, sentiment: str, source: str, slots: Slots, flags: list[str], rate: float
     ) -> str:
@@ -424,15 +442,21 @@ class Composer:
             text = f"{text} {icon * repeat}{second}" if rand() < 0.88 else f"{icon} {text}"
         return text
 
-    def social_post(self, text: str, slots: Slots, *, question: bool = False) -> str:
-        """Dress a composed text as a social post: prefix, hashtags, a link, HTML leftovers."""
+    def social_post(
+        self, text: str, slots: Slots, *, question: bool = False, english: bool = False
+    ) -> str:
+        """Dress a composed text as a social post: prefix, hashtags, a link, HTML leftovers.
+
+        English posts get only the link and HTML leftovers (prefixes and hashtags are
+        Vietnamese).
+        """
         rand, cfg = slots.rand, self.noise_cfg
-        if rand() < 0.25:
+        if not english and rand() < 0.25:
             prefix = _fill(
                 pick(self.question_prefixes if question else self.social_prefixes, rand), slots
             )
             text = f"{prefix} {text}" if prefix.endswith(":") else f"{prefix}, {text}"
-        if rand() < cfg["hashtags_social"]:
+        if not english and rand() < cfg["hashtags_social"]:
             tags = {_fill(pick(self.hashtags, rand), slots) for _ in range(1 + int(rand() * 3))}
             text = f"{text} {' '.join(sorted(tags))}"
         if rand() < cfg["url_social"]:
