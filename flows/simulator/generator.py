@@ -122,6 +122,15 @@ class Simulator:
         self._mix = Mix(resources, config.source_mix, config.channel_mix)
         for inc in config.incidents:
             self._mix.validate_key(f"incident {inc.id}", inc.topic, inc.channel, inc.brand)
+        for event in (*config.incidents, *config.surges):
+            if event.end <= self.start or event.start >= self.end:
+                kind = "incident" if isinstance(event, Incident) else "surge"
+                msg = (
+                    f"{kind} {event.id}: expected a window overlapping the simulated span "
+                    f"{self.start.isoformat()} .. {self.end.isoformat()}, got "
+                    f"{event.start.isoformat()} .. {event.end.isoformat()}"
+                )
+                raise ConfigError(msg)
         schedule_args: dict[str, Any] = {
             "seed": config.seed,
             "start_s": self.start.timestamp(),

@@ -457,6 +457,14 @@ def test_unknown_keys_are_refused_with_the_known_ones() -> None:
         Simulator(_config(incidents=(nowhere,)))
 
 
+def test_incidents_outside_the_span_are_refused() -> None:
+    late = Incident(
+        "late", "topic_spike", "delivery", START + timedelta(hours=7), timedelta(minutes=5), 3.0
+    )
+    with pytest.raises(ConfigError, match="incident late: expected a window overlapping"):
+        Simulator(_config(incidents=(late,)))
+
+
 def test_daily_surges_and_incidents_file(tmp_path: Path) -> None:
     end = START + timedelta(days=3)
     surges = parse_surge_spec(
