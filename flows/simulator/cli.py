@@ -285,7 +285,8 @@ def simulate(
         )
         simulator = Simulator(config)
     except ConfigError as exc:
-        hint = "--incident" if str(exc).startswith("incident") else None
+        problem = str(exc)
+        hint = next((f"--{k}" for k in ("incident", "surge") if problem.startswith(k)), None)
         raise click.BadParameter(str(exc), param_hint=hint) from exc
     except VocError as exc:
         raise click.ClickException(str(exc)) from exc

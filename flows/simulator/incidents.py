@@ -483,6 +483,9 @@ def surges_from_fields(
         )
         moment += timedelta(days=1)
         day += 1
+    if not out:
+        msg = f"surge {base_id}: a daily surge at {at} has no occurrence before the span ends"
+        raise ConfigError(msg)
     return out
 
 
