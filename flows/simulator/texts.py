@@ -23,13 +23,13 @@ PHRASE_MARK = "\ue000"
 
 APP_CHANNELS = frozenset({"app_store", "google_play"})
 _ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+_LETTERS_DIGITS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _DIGITS = "0123456789"
 _MASK_TAILS = "abcdeghiklmnopqrstuvxy0123456789"
 
 
 def pick(items: Sequence[Any], rand: Rand) -> Any:
-    """One item of a non-empty sequence, drawn with ``rand``."""
+    """Draw one item of a non-empty sequence with ``rand``."""
     return items[int(rand() * len(items))]
 
 
@@ -272,7 +272,7 @@ class Composer:
             "weight": number(42, 80),
             "rival": rival,
             "date": date,
-            "code": lambda s: _chars(s.rand, _ID_CHARS[:62], 7),
+            "code": lambda s: _chars(s.rand, _LETTERS_DIGITS, 7),
             "agent": lambda s: str(pick(agents, s.rand)),
             "kh": lambda s: str(pick(agent_address, s.rand)),
         }

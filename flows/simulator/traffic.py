@@ -19,8 +19,10 @@ span's end.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -69,8 +71,6 @@ class Combo:
 
 def _handle(name: str) -> str:
     """Make an ASCII slug of a brand name: ``Chợ Nhanh`` -> ``chonhanh``."""
-    import unicodedata
-
     base = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
     return "".join(c for c in base.lower() if c.isascii() and c.isalnum())
 
@@ -172,17 +172,11 @@ class Mix:
 
     @staticmethod
     def _topic_share(
-        mix: Mapping[str, object], source: str, channel: str, kind: str
+        mix: Mapping[str, Any], source: str, channel: str, kind: str
     ) -> dict[str, float]:
-        by_kind = mix["topics_by_kind"]
-        by_source = mix["topic_factors_by_source"]
-        by_channel = mix["topic_factors_by_channel"]
-        assert isinstance(by_kind, dict)
-        assert isinstance(by_source, dict)
-        assert isinstance(by_channel, dict)
-        base = by_kind[kind]
-        src_f = by_source.get(source, {})
-        ch_f = by_channel.get(channel, {})
+        base = mix["topics_by_kind"][kind]
+        src_f = mix["topic_factors_by_source"].get(source, {})
+        ch_f = mix["topic_factors_by_channel"].get(channel, {})
         raw = {
             t: float(base.get(t, 0.0)) * float(src_f.get(t, 1.0)) * float(ch_f.get(t, 1.0))
             for t in TOPICS
@@ -298,11 +292,13 @@ class Schedule:
             self.expected: FloatArray = messages * p
             counts_rng = np.random.default_rng([self.seed, 0xC0DE])
             self.counts: IntArray = counts_rng.multinomial(messages, p).astype(np.int64)
-        else:
-            assert rate_per_minute is not None
+        elif rate_per_minute is not None:
             self.expected = rate_per_minute / BUCKET_S * weight * (width.sum() / weight.sum())
             counts_rng = np.random.default_rng([self.seed, 0xC0DE])
             self.counts = counts_rng.poisson(self.expected).astype(np.int64)
+        else:
+            msg = "a schedule needs messages (a total) or rate_per_minute, got neither"
+            raise ConfigError(msg)
         self.surges = tuple(surges)
         self.surge_windows = [
             (s.start.timestamp(), s.end.timestamp(), s.multiplier) for s in self.surges
