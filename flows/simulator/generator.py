@@ -122,7 +122,8 @@ class Simulator:
         self._mix = Mix(resources, config.source_mix, config.channel_mix)
         for inc in config.incidents:
             self._mix.validate_key(f"incident {inc.id}", inc.topic, inc.channel, inc.brand)
-        for event in (*config.incidents, *config.surges):
+        scheduled: tuple[Incident | Surge, ...] = (*config.incidents, *config.surges)
+        for event in scheduled:
             if event.end <= self.start or event.start >= self.end:
                 kind = "incident" if isinstance(event, Incident) else "surge"
                 msg = (
