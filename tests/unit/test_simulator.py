@@ -92,6 +92,30 @@ def test_same_config_gives_byte_identical_output(mixed: Any) -> None:
     assert [json.dumps(m, ensure_ascii=False) for m in again] == first
 
 
+def test_output_does_not_depend_on_the_process() -> None:
+    args = [
+        "-n",
+        "300",
+        "--hours",
+        "2",
+        "--start",
+        "2026-11-20T08:00:00+07:00",
+        "--random-incidents",
+        "1",
+        "-q",
+    ]
+    here = CliRunner().invoke(simulate, args).stdout
+    there = subprocess.run(
+        [sys.executable, "-m", "flows.simulator.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO), "PYTHONHASHSEED": "123"},
+    ).stdout.decode("utf-8")
+    assert there == here
+    assert len(here.splitlines()) > 300
+
+
 def test_another_seed_gives_another_stream() -> None:
     one = [m["text"] for m in Simulator(_config(messages=300)).messages()]
     two = [m["text"] for m in Simulator(_config(messages=300, seed=12)).messages()]
