@@ -254,6 +254,8 @@ def test_texts_look_like_real_vietnamese_feedback(mixed: Any) -> None:
     assert any(re.search(r"\b(?:DH\d{8}|MD\d{6}|#\d{10})\b", t) for t in texts), "order codes"
     assert any(p in t for t in customer for p in ("không mua nữa", "xóa app", "chuyển qua"))
     assert len(set(texts)) > 0.75 * len(texts), "varied texts"
+    assert not any(c in t for t in texts for c in "{}\ue000"), "slots and phrases filled"
+    assert all(t == t.strip() and "  " not in t for t in texts)
     english = [m["text"] for m, t in rows if t.language == "en"]
     assert 0.003 * len(rows) < len(english) < 0.03 * len(rows), "a few write in English"
     assert not any(re.search(r"[À-ỹĐđ]", text) for text in english), "no Vietnamese letters"
