@@ -492,7 +492,7 @@ class Simulator:
             truth = Truth(
                 topic,
                 composed.topics,
-                sentiment if role == "customer" else "neutral",
+                composed.sentiment or (sentiment if role == "customer" else "neutral"),
                 composed.flags,
                 origin[0],
                 origin[1],

@@ -98,11 +98,16 @@ class Slots(dict[str, str]):
 
 @dataclass(frozen=True, slots=True)
 class Composed:
-    """A composed customer text with what the simulator knows about it."""
+    """A composed text with what the simulator knows about it.
+
+    ``sentiment`` is set when a chat turn's sentiment differs from its conversation's
+    (a customer giving an order code is neutral in an angry conversation).
+    """
 
     text: str
     topics: tuple[str, ...]
     flags: tuple[str, ...]
+    sentiment: str | None = None
 
 
 class Composer:
@@ -511,11 +516,13 @@ class Composer:
                     first_customer = False
                 else:
                     flags: list[str] = []
+                    turn_sentiment: str | None = None
                     roll = rand()
                     if last:
                         line = pick(self.customer_closings[sentiment], rand)
                     elif roll < 0.35:
                         line = pick(self.details, rand)
+                        turn_sentiment = "neutral"
                     elif sentiment == "negative" and roll < 0.5:
                         which = "churn" if rand() < 0.5 else "urgent"
                         flags.append("churn_risk" if which == "churn" else "urgent")
@@ -523,9 +530,9 @@ class Composer:
                     else:
                         line = pick(self.follow_ups[sentiment], rand)
                     text = self.noiser.post(self.render(line, slots, rate), "chat", rand)
-                    if sentiment == "negative":
+                    if sentiment == "negative" and turn_sentiment is None:
                         flags.append("complaint")
-                    composed = Composed(text, (topic,), tuple(flags))
+                    composed = Composed(text, (topic,), tuple(flags), turn_sentiment)
                 out.append(("customer", composed))
                 continue
             parts: list[str] = []
