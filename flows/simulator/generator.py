@@ -503,10 +503,14 @@ class Simulator:
     # -- ground truth --------------------------------------------------------------------
 
     def ground_truth(self) -> list[dict[str, Any]]:
-        """Incidents and surges, JSON-ready, each with the messages it added.
+        """Return the incidents and surges, JSON-ready, sorted by start.
 
-        Incidents also carry ``baseline_messages`` (expected messages of their key in their
-        window without them) and ``key_share`` (their key's share of baseline traffic).
+        Each entry is :meth:`Incident.to_json` or :meth:`Surge.to_json` (``id``, ``kind``:
+        topic_spike, phrase_burst or surge, ``start`` and ``end`` in UTC, ``duration_s``,
+        ``multiplier``, ``key``: topic/channel/brand, ``{}`` for a surge) plus
+        ``extra_messages``, the messages it added to the stream. Incidents also carry
+        ``baseline_messages`` (expected messages of their key in their window without them)
+        and ``key_share`` (their key's share of baseline traffic).
         """
         extra = [0] * len(self._origin_names)
         for bucket in self._schedule.buckets():
@@ -530,7 +534,12 @@ class Simulator:
         return out
 
     def write_ground_truth(self, path: Path) -> None:
-        """Write :meth:`ground_truth` with the simulation's span and seed as one JSON file."""
+        """Write the ground truth as one JSON document.
+
+        ``{"version": 1, "seed", "start", "end", "messages", "rate_per_minute",
+        "timezone", "ground_truth": [...]}`` where the list is :meth:`ground_truth`;
+        :func:`~flows.simulator.incidents.load_ground_truth` reads it back.
+        """
         header = {
             "version": GROUND_TRUTH_VERSION,
             "seed": self.config.seed,
