@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from nlp._tables import read_tsv, resource_path
-from nlp.rules import PhraseIndex, TextView, leftmost_longest, read_view
+from nlp.rules import Clause, PhraseIndex, TextView, leftmost_longest, read_view
 from nlp.types import Sentiment
 from schemas.errors import ConfigError
 
@@ -87,6 +87,8 @@ class Lexicon:
         self._index = PhraseIndex(self.entries)
         self._questions = frozenset(_words(rules, "question_words", source))
         self.window = int(_number(rules, "negation_window", source))
+        self.cannot = _number(rules, "cannot", source)
+        self.cannot_window = int(_number(rules, "cannot_window", source))
         self.negated_positive = _number(rules, "negated_positive", source)
         self.negated_negative = _number(rules, "negated_negative", source)
         self.after_contrast = _number(rules, "after_contrast", source)
@@ -127,7 +129,20 @@ class Lexicon:
         clause_scores = [0.0] * len(clauses)
         count = 0
         window = self.window
-        for first, last, (_, weight) in leftmost_longest(terms):
+        chosen = leftmost_longest(terms)
+        if self.cannot:
+            covered = {k for first, last, _ in chosen for k in range(first, last)}
+            raw = view.raw
+            for first, last, (kind, _) in modifiers:
+                if kind != _NEGATOR or not clauses:
+                    continue
+                end = min(last + self.cannot_window, clause_end(clauses, clause_of[first]))
+                for k in range(last, end):
+                    if raw[k] == "được" and k not in covered:
+                        clause_scores[clause_of[first]] += self.cannot
+                        count += 1
+                        break
+        for first, last, (_, weight) in chosen:
             if weight == 0:
                 continue
             count += 1
@@ -176,6 +191,11 @@ class Lexicon:
         probs = self.probabilities(score)
         sentiment = max(probs, key=probs.__getitem__)
         return sentiment, probs[sentiment]
+
+
+def clause_end(clauses: Sequence[Clause], index: int) -> int:
+    """Index after the last token of clause ``index``."""
+    return clauses[index].last
 
 
 def polarity(score: float) -> float:

@@ -25,24 +25,61 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from nlp.normalize import strip_diacritics
 
-__all__ = ["Clause", "PhraseIndex", "PhraseMatch", "TextView", "leftmost_longest", "read_view"]
+__all__ = [
+    "Clause",
+    "PhraseIndex",
+    "PhraseMatch",
+    "TextView",
+    "canonical",
+    "leftmost_longest",
+    "read_view",
+]
 
 T = TypeVar("T")
 
 _TOKEN_RE = re.compile(r"<[a-z_]+>|\d+(?:[.,:/]\d+)*\w*|\w+(?:[-&']\w+)*|[.!?;,]")
 _PUNCT = frozenset(".!?;,")
 _FOLD_CACHE: dict[str, str] = {}
+_CANON_CACHE: dict[str, str] = {}
 _CACHE_LIMIT = 200_000
 
 
+_Y_TO_I = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
+_AFTER_CONSONANT_RE = re.compile(r"(?:^|[bcdđghklmnprstvx]|qu)[yýỳỷỹỵ]$")
+
+
+def canonical(word: str) -> str:
+    """Return the spelling used for matching: a final y after a consonant becomes i.
+
+    Vietnamese writes "lý"/"lí", "kỹ"/"kĩ", "quý"/"quí", "hy vọng"/"hi vọng" both ways;
+    phrases and text are compared in the i spelling. "ay", "uy", "ây" keep their y.
+    """
+    if _AFTER_CONSONANT_RE.search(word) and len(word) > 1:
+        return word[:-1] + word[-1].translate(_Y_TO_I)
+    return word
+
+
 def _fold(word: str) -> str:
+    """Canonical spelling of ``word`` without diacritics (memoized)."""
     folded = _FOLD_CACHE.get(word)
     if folded is None:
-        folded = strip_diacritics(word) if not word.isascii() else word
+        folded = canonical(word)
+        folded = strip_diacritics(folded) if not folded.isascii() else folded
         if len(_FOLD_CACHE) >= _CACHE_LIMIT:
             _FOLD_CACHE.clear()
         _FOLD_CACHE[word] = folded
     return folded
+
+
+def _canonical(word: str) -> str:
+    """:func:`canonical`, memoized."""
+    found = _CANON_CACHE.get(word)
+    if found is None:
+        found = canonical(word)
+        if len(_CANON_CACHE) >= _CACHE_LIMIT:
+            _CANON_CACHE.clear()
+        _CANON_CACHE[word] = found
+    return found
 
 
 class Clause(NamedTuple):
@@ -74,10 +111,13 @@ class TextView:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        raw = _TOKEN_RE.findall(text)
+        tokens = _TOKEN_RE.findall(text)
+        canon = _CANON_CACHE
+        raw = [canon.get(w) or _canonical(w) for w in tokens]
         self.raw: list[str] = raw
+        """Tokens as written, in the canonical i/y spelling (:func:`canonical`)."""
         cache = _FOLD_CACHE
-        folded = [cache.get(w) or _fold(w) for w in raw]
+        folded = [cache.get(w) or _fold(w) for w in tokens]
         self.folded: list[str] = folded
         self.raw_t = tuple(raw)
         self.folded_t = tuple(folded)
@@ -297,7 +337,7 @@ def _parse(text: str, value: T) -> _Phrase[T] | None:
     text = text.lstrip("=").strip()
     prefix = text.endswith("*")
     text = text.rstrip("*").strip()
-    words = tuple(m.group() for m in _TOKEN_RE.finditer(text))
+    words = tuple(canonical(m.group()) for m in _TOKEN_RE.finditer(text))
     if not words:
         return None
     return _Phrase(
