@@ -5,11 +5,12 @@ tables: the sentiment lexicon and its rules (:mod:`nlp.lexicon`), the topic taxo
 (:mod:`nlp.taxonomy`) and the flag cues (:mod:`nlp.flags`). Every decision can be traced to
 a line of a table. It needs no model, loads in milliseconds, and is the default enricher.
 
-Per message: the lexicon scores the clauses and the message (label and an uncalibrated
-softmax probability); the taxonomy finds topics, each taking the sentiment of the clauses
-its keywords sit in; the flag rules add complaint, question, praise, churn_risk and urgent.
-It finds no product aspects (``aspects`` is empty): those come from trained models.
-``rating_mismatch`` is left to the flow, which has the star rating.
+Per message: the lexicon scores the clauses and the message (label and a softmax
+probability calibrated on VLSP 2016, see :mod:`nlp.lexicon`); the taxonomy finds topics,
+each taking the sentiment of the clauses its keywords sit in; the flag rules add
+complaint, question, praise, churn_risk and urgent. It finds no product aspects
+(``aspects`` is empty): those come from trained models. ``rating_mismatch`` is left to the
+flow, which has the star rating.
 
 The version is ``baseline-rules-<VERSION>+tax.<first 8 hex digits of the taxonomy's
 SHA-256>``, so a changed taxonomy file shows in every stored row.

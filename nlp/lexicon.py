@@ -16,7 +16,9 @@ words and the label/probability settings). For one normalized text:
 5. the message score is the sum of its clause scores; the label and the probability come
    from a softmax over the logits ``(s / T, -s / T, neutral_bias)``.
 
-The probability is a logistic squash with a documented temperature, **not calibrated**.
+The temperature and the neutral bias were fitted on the dev split of VLSP 2016 (see the
+comment in ``sentiment_rules.yaml``): the probability is calibrated for that data (ECE
+0.048 on its test split) and only approximately for other domains.
 
 :func:`clause_polarities` turns clause scores into signed polarities in [-1, 1], the scale
 :func:`nlp.taxonomy.topic_hits` takes from any scorer (this lexicon or a trained model).
@@ -61,7 +63,7 @@ class MessageScore:
     """Sum of the clause scores."""
     sentiment: Sentiment
     probability: float
-    """Softmax probability of ``sentiment`` (not calibrated)."""
+    """Softmax probability of ``sentiment`` (calibrated on VLSP 2016, see the module)."""
     terms: int
     """How many lexicon terms with a non-zero weight were found."""
 
