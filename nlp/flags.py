@@ -38,7 +38,8 @@ class FlagRules:
     """(phrase, (flag, is an exclusion)) of every cue, for an index shared with other tables."""
     phrases: PhraseIndex[tuple[Flag, bool]]
     """Cue phrases, and exclusions (True) that cancel a cue of the same flag they overlap."""
-    patterns: tuple[tuple[Flag, re.Pattern[str]], ...]
+    patterns: tuple[tuple[Flag, re.Pattern[str], frozenset[str]], ...]
+    """(flag, regular expression, words one of which must be present for it to be tried)."""
     complaint_probability: float
     praise_probability: float
     urgent_bangs: bool
@@ -71,9 +72,13 @@ def detect_flags(
             ):
                 found.add(flag)
     if rules.patterns:
-        folded = " ".join(view.folded)  # tokens without diacritics, one space apart
-        for flag, pattern in rules.patterns:
-            if flag not in found and pattern.search(folded):
+        words = set(view.folded)
+        folded = ""
+        for flag, pattern, needs in rules.patterns:
+            if flag in found or (needs and needs.isdisjoint(words)):
+                continue
+            folded = folded or " ".join(view.folded)  # tokens without diacritics
+            if pattern.search(folded):
                 found.add(flag)
     if "?" in view.text:
         found.add("question")
@@ -133,7 +138,7 @@ def _load(path: Path) -> FlagRules:
         msg = f"{path}: unknown flags {sorted(unknown)}; expected some of {list(_RULE_FLAGS)}"
         raise ConfigError(msg)
     phrases: list[tuple[str, tuple[Flag, bool]]] = []
-    patterns: list[tuple[Flag, re.Pattern[str]]] = []
+    patterns: list[tuple[Flag, re.Pattern[str], frozenset[str]]] = []
     probabilities: dict[str, float] = {}
     bangs = False
     for flag in _RULE_FLAGS:
@@ -147,12 +152,13 @@ def _load(path: Path) -> FlagRules:
             phrases.append((str(phrase), (flag, False)))
         for phrase in section.get("exclude") or []:
             phrases.append((str(phrase), (flag, True)))
-        for pattern in section.get("patterns") or []:
+        for entry in section.get("patterns") or []:
+            pattern, needs = _pattern_entry(entry, flag, path)
             if flag == "urgent" and pattern == "!!!":
-                bangs = True  # punctuation is not in the word text the patterns read
+                bangs = True  # looked for in the text itself
                 continue
             try:
-                patterns.append((flag, re.compile(str(pattern))))
+                patterns.append((flag, re.compile(pattern), needs))
             except re.error as exc:
                 msg = f"{path}: {flag} pattern {pattern!r} is not a valid regular expression: {exc}"
                 raise ConfigError(msg) from exc
@@ -162,15 +168,26 @@ def _load(path: Path) -> FlagRules:
                 msg = f"{path}: {flag}.min_probability must be a number in [0, 1], got {value!r}"
                 raise ConfigError(msg)
             probabilities[flag] = float(value)
-    merged: dict[Flag, list[str]] = {}
-    for flag, pattern in patterns:
-        merged.setdefault(flag, []).append(f"(?:{pattern.pattern})")
     return FlagRules(
         entries=tuple(phrases),
         phrases=PhraseIndex(phrases),
-        patterns=tuple((flag, re.compile("|".join(parts))) for flag, parts in merged.items()),
+        patterns=tuple(patterns),
         complaint_probability=probabilities.get("complaint", 0.6),
         praise_probability=probabilities.get("praise", 0.75),
         urgent_bangs=bangs,
         source=str(path),
     )
+
+
+def _pattern_entry(entry: Any, flag: str, path: Path) -> tuple[str, frozenset[str]]:
+    """Read a pattern given as a string, or as ``{pattern: ..., needs: [words]}``."""
+    if isinstance(entry, str):
+        return entry, frozenset()
+    if isinstance(entry, Mapping) and isinstance(entry.get("pattern"), str):
+        needs = entry.get("needs") or []
+        if not isinstance(needs, list) or not all(isinstance(w, str) for w in needs):
+            msg = f"{path}: {flag} pattern needs must be a list of words, got {needs!r}"
+            raise ConfigError(msg)
+        return entry["pattern"], frozenset(needs)
+    msg = f"{path}: {flag} patterns must be strings or {{pattern, needs}} mappings, got {entry!r}"
+    raise ConfigError(msg)

@@ -99,6 +99,7 @@ class TextView:
 
     __slots__ = (
         "_spans",
+        "_tokens",
         "clause_of",
         "clauses",
         "folded",
@@ -125,7 +126,9 @@ class TextView:
         self.loose = marked * 4 < len(raw) if raw else False
         """Typed without diacritics (under a quarter of the tokens carry any): plain words
         may match accented phrase words."""
-        self._spans: list[tuple[int, int]] | None = None
+        self._tokens: list[str] = tokens
+        self._spans: list[int] | None = None
+        """Start offsets of the first tokens, filled as far as :meth:`span` needs."""
         self.clauses: list[Clause] = []
         self.clause_of: list[int] = []
         """Index into ``clauses`` of every token."""
@@ -176,10 +179,16 @@ class TextView:
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Character span of tokens ``first``..``last - 1``."""
-        spans = self._spans
-        if spans is None:
-            spans = self._spans = [m.span() for m in _TOKEN_RE.finditer(self.text)]
-        return spans[first][0], spans[last - 1][1]
+        starts = self._spans
+        if starts is None:
+            starts = self._spans = []
+        text, tokens = self.text, self._tokens
+        position = starts[-1] + len(tokens[len(starts) - 1]) if starts else 0
+        while len(starts) < last:  # find the tokens one after the other, as far as needed
+            position = text.find(tokens[len(starts)], position)
+            starts.append(position)
+            position += len(tokens[len(starts) - 1])
+        return starts[first], starts[last - 1] + len(tokens[last - 1])
 
 
 def read_view(text: str) -> TextView:

@@ -97,6 +97,13 @@ def test_custom_flag_file(tmp_path: Path) -> None:
     )
     rules = load_flag_rules(path)
     assert detect_flags("khẩn trương giúp em", "neutral", 0.5, rules) == ("urgent",)
+    gated = tmp_path / "gated.yaml"
+    gated.write_text(
+        "churn_risk:\n  patterns: [{pattern: 'sang ben kia', needs: [kia]}]\n", encoding="utf-8"
+    )
+    assert detect_flags("em sang bên kia mua", "neutral", 0.5, load_flag_rules(gated)) == (
+        "churn_risk",
+    )
     assert detect_flags("cần ngay trong hôm nay", "neutral", 0.5, rules) == ("urgent",)
     assert detect_flags("gấp lắm", "neutral", 0.5, rules) == ()
 
@@ -109,6 +116,8 @@ def test_custom_flag_file(tmp_path: Path) -> None:
         ("urgent:\n  patterns: ['(unclosed']\n", "not a valid regular expression"),
         ("praise:\n  min_probability: 2\n", r"must be a number in \[0, 1\]"),
         ("[1, 2", "cannot read flag rules"),
+        ("urgent:\n  patterns: [{pattern: 'x', needs: ham}]\n", "needs must be a list of words"),
+        ("urgent:\n  patterns: [42]\n", "patterns must be strings"),
     ],
 )
 def test_invalid_flag_file_is_a_config_error(tmp_path: Path, content: str, message: str) -> None:
