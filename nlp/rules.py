@@ -256,7 +256,10 @@ class PhraseIndex(Generic[T]):
         lengths = self._exact_lengths.get(raw[i])
         if lengths:
             exact = self._exact
+            n = len(raw)
             for k in lengths:
+                if i + k > n:
+                    continue
                 found = exact.get(raw[i : i + k])
                 if found:
                     out += found
@@ -328,11 +331,36 @@ class PhraseIndex(Generic[T]):
         return out
 
     def find_tuples(self, view: TextView) -> list[tuple[int, int, T]]:
-        """:meth:`find_all` as plain ``(first, last, value)`` tuples (cheaper to build)."""
+        """:meth:`find_all` as plain ``(first, last, value)`` tuples (cheaper to build).
+
+        The exact-spelling lookups are inlined: this is the hot loop of the baseline.
+        """
         out: list[tuple[int, int, T]] = []
-        for i in self._starts(view):
-            for phrase in self._matches_at(view, i):
-                out.append((i, i + len(phrase.written), phrase.value))
+        raw = view.raw_t
+        exact_lengths = self._exact_lengths
+        exact = self._exact
+        if view.loose:
+            for i in self._starts(view):
+                for phrase in self._matches_at(view, i):
+                    out.append((i, i + len(phrase.written), phrase.value))
+            return out
+        prefixes = self._prefix_starts
+        folded = view.folded
+        n = len(raw)
+        for i, word in enumerate(raw):
+            lengths = exact_lengths.get(word)
+            if lengths is not None:
+                for k in lengths:
+                    if i + k > n:
+                        continue
+                    found = exact.get(raw[i : i + k])
+                    if found:
+                        for phrase in found:
+                            out.append((i, i + k, phrase.value))
+            if prefixes and folded[i].startswith(prefixes):
+                for phrase in self._prefixes:
+                    if self._prefix_match(view, i, phrase):
+                        out.append((i, i + len(phrase.written), phrase.value))
         return out
 
     def find_longest(self, view: TextView) -> list[PhraseMatch[T]]:
