@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from nlp._tables import read_tsv, resource_path
-from nlp.rules import Clause, PhraseIndex, TextView, leftmost_longest, read_view
+from nlp.rules import PhraseIndex, TextView, leftmost_longest, read_view
 from nlp.types import Sentiment
 from schemas.errors import ConfigError
 
@@ -138,7 +138,7 @@ class Lexicon:
             for first, last, (kind, _) in modifiers:
                 if kind != _NEGATOR or not clauses:
                     continue
-                end = min(last + self.cannot_window, clause_end(clauses, clause_of[first]))
+                end = min(last + self.cannot_window, clauses[clause_of[first]].last)
                 for k in range(last, end):
                     if raw[k] == "được" and k not in covered:
                         clause_scores[clause_of[first]] += self.cannot
@@ -193,11 +193,6 @@ class Lexicon:
         probs = self.probabilities(score)
         sentiment = max(probs, key=probs.__getitem__)
         return sentiment, probs[sentiment]
-
-
-def clause_end(clauses: Sequence[Clause], index: int) -> int:
-    """Index after the last token of clause ``index``."""
-    return clauses[index].last
 
 
 def polarity(score: float) -> float:
