@@ -1,0 +1,1 @@
+"""Bytewax dataflows, sources, sinks, the voc CLI and settings."""

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.errors import ConfigError
 
-SourceKind = Literal["simulator", "file", "stdin", "kafka"]
+SourceKind = Literal["simulator", "file", "stdin"]
 
 DEFAULT_DSN = "chdb://./data/chdb"
 
@@ -57,7 +57,12 @@ class Settings(BaseSettings):
         default=None, description="Event time of the first simulated message; default: now - hours."
     )
     simulator_rate: float | None = Field(
-        default=None, gt=0, description="Messages per second of wall time; default: as fast as possible."
+        default=None,
+        gt=0,
+        description="Messages per second of wall time; default: as fast as possible.",
+    )
+    simulator_malformed_every: int = Field(
+        default=0, ge=0, description="Replace every N-th payload with a malformed one (0: never)."
     )
 
     # Processing ---------------------------------------------------------------------------
@@ -85,7 +90,8 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+            msg = f"unknown time zone {value!r}; use an IANA name"
+            raise ValueError(msg) from None
         return value
 
     @field_validator("clickhouse_dsn")
@@ -93,7 +99,9 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: SecretStr) -> SecretStr:
         scheme = urlsplit(value.get_secret_value()).scheme
         if scheme not in ("chdb", "http", "https"):
-            raise ValueError(f"clickhouse_dsn must start with chdb://, http:// or https://, got {scheme or 'no scheme'}")
+            got = scheme or "no scheme"
+            msg = f"clickhouse_dsn must start with chdb://, http:// or https://, got {got}"
+            raise ValueError(msg)
         return value
 
     @property
@@ -108,9 +116,10 @@ class Settings(BaseSettings):
 
     def redacted_dsn(self) -> str:
         """The DSN with any password masked, safe to print and log."""
-        parts = urlsplit(self.clickhouse_dsn.get_secret_value())
+        dsn = self.clickhouse_dsn.get_secret_value()
+        parts = urlsplit(dsn)
         if parts.password is None:
-            return parts.geturl()
+            return dsn
         host = parts.hostname or ""
         if parts.port:
             host = f"{host}:{parts.port}"
@@ -138,4 +147,5 @@ def load_settings(**overrides: Any) -> Settings:
             f"VOC_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
             for err in exc.errors()
         )
-        raise ConfigError(f"invalid settings: {problems}") from exc
+        msg = f"invalid settings: {problems}"
+        raise ConfigError(msg) from exc

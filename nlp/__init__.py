@@ -1,0 +1,1 @@
+"""Vietnamese NLP: normalization, PII redaction, language id, enrichers and their models."""

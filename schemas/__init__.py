@@ -1,0 +1,1 @@
+"""The inbound message contract, stored row types and ClickHouse migrations."""

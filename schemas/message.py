@@ -38,9 +38,7 @@ DERIVED_ID_PREFIX = "auto-"
 Source = Literal["review", "chat", "social"]
 Role = Literal["customer", "agent"]
 
-Slug = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")
-]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
 
@@ -68,13 +66,14 @@ def parse_event_time(value: object) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"expected an ISO 8601 time with a UTC offset, got {text[:64]!r}") from None
+            msg = f"expected an ISO 8601 time with a UTC offset, got {text[:64]!r}"
+            raise ValueError(msg) from None
     else:
-        raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
+        msg = f"expected an ISO 8601 string, got {type(value).__name__}"
+        raise ValueError(msg)  # noqa: TRY004 - pydantic reports ValueError, not TypeError
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError(
-            f"created_at {value!s:.64} has no UTC offset; add one, e.g. +07:00 or Z"
-        )
+        msg = f"created_at {value!s:.64} has no UTC offset; add one, e.g. +07:00 or Z"
+        raise ValueError(msg)
     return parsed.astimezone(UTC)
 
 
@@ -130,7 +129,8 @@ class InboundMessage(BaseModel):
     def _gather_unknown_fields(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             kind = "array" if isinstance(data, list) else type(data).__name__
-            raise ValueError(f"expected a JSON object, got {kind}")  # noqa: TRY004
+            msg = f"expected a JSON object, got {kind}"
+            raise ValueError(msg)  # noqa: TRY004
         known = cls.model_fields.keys()
         extra = {k: v for k, v in data.items() if k not in known}
         out = {k: v for k, v in data.items() if k in known}
@@ -159,13 +159,15 @@ class InboundMessage(BaseModel):
     @classmethod
     def _text_not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("text is empty or only whitespace")
+            msg = "text is empty or only whitespace"
+            raise ValueError(msg)
         return value
 
     @model_validator(mode="after")
     def _chat_fields(self) -> InboundMessage:
         if self.source == "chat" and (self.conversation_id is None or self.role is None):
-            raise ValueError("a chat message needs conversation_id and role (customer or agent)")
+            msg = "a chat message needs conversation_id and role (customer or agent)"
+            raise ValueError(msg)
         return self
 
 
