@@ -1,0 +1,125 @@
+r"""The voc-stream dataflow: messages in, enriched rows and dead letters out.
+
+    read -> parse -> prepare -> batch -> enrich -> write-messages
+               \\-------\\----------------\\-----> write-dead-letters
+
+``build_flow(settings)`` wires the configured source and the ClickHouse sinks; tests pass
+their own source and sinks through ``FlowIO``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import bytewax.operators as op
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import Source
+from bytewax.outputs import Sink
+
+from flows.batching import batch
+from flows.records import Parsed, Prepared, RawRecord
+from flows.settings import Settings
+from flows.sinks.clickhouse import ClickHouseSink, WriteObserver
+from flows.steps import Enrich, EnricherFactory, Preparer, parse_record, utc_now
+from nlp.types import Enricher
+from schemas.rows import DeadLetter, StoredMessage
+
+
+@dataclass(frozen=True)
+class FlowIO:
+    """Where the flow reads from and writes to."""
+
+    source: Source[RawRecord]
+    messages: Sink[Sequence[StoredMessage]]
+    dead_letters: Sink[Sequence[DeadLetter]]
+
+
+def source_for(settings: Settings) -> Source[RawRecord]:
+    """Build the source the settings name."""
+    from schemas.errors import ConfigError
+
+    if settings.source == "file":
+        from flows.sources.files import JsonlFileSource
+
+        if not settings.input_path:
+            msg = "source 'file' needs an input path (--input or VOC_INPUT_PATH)"
+            raise ConfigError(msg)
+        return JsonlFileSource(settings.input_path)
+    if settings.source == "stdin":
+        from flows.sources.stdin import StdinSource
+
+        return StdinSource()
+    from flows.sources.simulator import SimulatorSource
+
+    return SimulatorSource.from_settings(settings)
+
+
+def default_io(settings: Settings, observer: WriteObserver | None = None) -> FlowIO:
+    """The configured source and the ClickHouse sinks."""
+    return FlowIO(
+        source=source_for(settings),
+        messages=ClickHouseSink(settings, "messages", StoredMessage.COLUMNS, observer),
+        dead_letters=ClickHouseSink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
+    )
+
+
+def default_enricher(settings: Settings) -> EnricherFactory:
+    """A factory loading the configured enricher when a worker sees its first batch."""
+
+    def load() -> Enricher:
+        from nlp.enrichers import load_enricher
+
+        return load_enricher(
+            settings.enricher, model_path=settings.model_path, taxonomy_path=settings.taxonomy_path
+        )
+
+    return load
+
+
+def _is_ok(item: object) -> bool:
+    return not isinstance(item, DeadLetter)
+
+
+def build_flow(
+    settings: Settings,
+    io: FlowIO | None = None,
+    *,
+    enricher: EnricherFactory | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Dataflow:
+    """Build the dataflow for these settings (nothing is read or loaded until it runs)."""
+    io = io or default_io(settings)
+    preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
+    enrich = Enrich(enricher or default_enricher(settings), now=clock)
+
+    flow = Dataflow("voc")
+    raw = op.input("read", flow, io.source)
+    # RawRecord(origin, position, payload)
+    parsed = op.branch("parsed-ok", op.map("parse", raw, lambda r: parse_record(r, clock)), _is_ok)
+    # trues: Parsed(message, origin, position); falses: DeadLetter
+    prepared = op.branch("prepared-ok", op.map("prepare", parsed.trues, preparer), _is_ok)
+    # trues: Prepared(message, text, text_normalized, language, pii_kinds, ...)
+    keyed = op.key_on("key-by-origin", prepared.trues, lambda p: p.origin)
+    # (origin, Prepared)
+    batches = batch(
+        "batch", keyed, settings.batch_size, timedelta(seconds=settings.batch_timeout_s), clock
+    )
+    # (origin, [Prepared, ...]) flushed at batch_size or batch_timeout_s after the first item
+    enriched = op.map("enrich", batches, enrich)
+    # EnrichedBatch(rows=[StoredMessage, ...], dead=[DeadLetter, ...])
+    rows = op.filter_map("rows", enriched, lambda b: b.rows or None)
+    op.output("write-messages", rows, io.messages)
+    # one insert per batch into messages (the rollup views follow)
+    dead = op.merge(
+        "dead-letters",
+        parsed.falses,
+        prepared.falses,
+        op.flat_map("enrich-failures", enriched, lambda b: b.dead),
+    )
+    op.output("write-dead-letters", op.map("one-row-batches", dead, lambda d: [d]), io.dead_letters)
+    return flow
+
+
+__all__ = ["FlowIO", "Parsed", "Prepared", "build_flow", "default_io", "source_for"]

@@ -1,0 +1,133 @@
+"""Running the dataflow in this process, with a live progress display."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bytewax.dataflow import Dataflow
+from bytewax.run import cli_main
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from flows.clickhouse import close_deferred
+
+
+@dataclass
+class WriteCounter:
+    """Rows written per table, updated by the sinks from any worker thread."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, table: str, rows: int) -> None:
+        """Record ``rows`` written to ``table``."""
+        with self._lock:
+            self.counts[table] += rows
+
+    def snapshot(self) -> dict[str, int]:
+        """A copy of the counts."""
+        with self._lock:
+            return dict(self.counts)
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """What a run wrote and how long it took."""
+
+    messages: int
+    dead_letters: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Payloads (stored or dead-lettered) per second of wall time."""
+        return (self.messages + self.dead_letters) / self.seconds if self.seconds else 0.0
+
+
+def run_flow(
+    flow: Dataflow,
+    counter: WriteCounter,
+    *,
+    workers: int = 1,
+    expected: int | None = None,
+    console: Console | None = None,
+    quiet: bool = False,
+) -> RunStats:
+    """Run ``flow`` to completion in this process with ``workers`` worker threads.
+
+    Unless ``quiet``, a progress bar on stderr follows the rows the sinks have written;
+    ``expected`` (when known) gives it a total.
+    """
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    try:
+        _run(flow, counter, workers, expected, console, quiet, started)
+    finally:
+        close_deferred()
+    counts = counter.snapshot()
+    return RunStats(
+        counts.get("messages", 0), counts.get("dead_letters", 0), time.perf_counter() - started
+    )
+
+
+def _run(
+    flow: Dataflow,
+    counter: WriteCounter,
+    workers: int,
+    expected: int | None,
+    console: Console,
+    quiet: bool,
+    started: float,
+) -> None:
+    if quiet:
+        cli_main(flow, workers_per_process=workers)
+    else:
+        columns = [
+            SpinnerColumn(),
+            TextColumn("[bold]streaming"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8} msg/s"),
+            TextColumn("dead letters {task.fields[dead]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("flow", total=expected, rate="-", dead=0)
+            done = threading.Event()
+
+            def follow() -> None:
+                while not done.wait(0.25):
+                    counts = counter.snapshot()
+                    elapsed = time.perf_counter() - started
+                    n = counts.get("messages", 0) + counts.get("dead_letters", 0)
+                    progress.update(
+                        task,
+                        completed=n,
+                        rate=f"{n / elapsed:,.0f}" if elapsed > 0 else "-",
+                        dead=counts.get("dead_letters", 0),
+                    )
+
+            watcher = threading.Thread(target=follow, name="voc-progress", daemon=True)
+            watcher.start()
+            try:
+                cli_main(flow, workers_per_process=workers)
+            finally:
+                done.set()
+                watcher.join()
+                counts = counter.snapshot()
+                n = counts.get("messages", 0) + counts.get("dead_letters", 0)
+                progress.update(
+                    task, completed=n, total=n if expected is None else max(n, expected)
+                )

@@ -1,0 +1,1 @@
+"""Sinks of the dataflow: one module per sink."""

@@ -1,0 +1,1 @@
+"""Sources of the dataflow: one module per source, each yielding ``RawRecord`` items."""
