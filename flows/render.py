@@ -1,0 +1,119 @@
+"""Rich tables for the terminal: reports, dead letters, run summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from flows.report import Report
+
+_SENTIMENT_STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
+
+
+def _local(ts: datetime, zone: ZoneInfo) -> str:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _clip(text: str, width: int) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
+
+
+def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
+    """The report as a list of rich renderables, in reading order."""
+    span = f"{_local(report.range.start, zone)} → {_local(report.range.end, zone)} ({zone.key})"
+    header = Text.assemble(
+        ("Voice of Customer ", "bold"),
+        f"{span} · filters: {report.filters.describe()} · ",
+        (f"{report.total:,} messages", "bold"),
+    )
+    out: list[Any] = [header]
+
+    volume = Table(title="Volume by source and channel", title_justify="left")
+    volume.add_column("source")
+    volume.add_column("channel")
+    volume.add_column("messages", justify="right")
+    volume.add_column("negative", justify="right")
+    for source, channel, n, neg in report.volume:
+        volume.add_row(source, channel, f"{n:,}", _pct(neg))
+    out.append(volume)
+
+    sentiment = Table(title="Sentiment share", title_justify="left")
+    sentiment.add_column("sentiment")
+    sentiment.add_column("messages", justify="right")
+    sentiment.add_column("share", justify="right")
+    for label, n, share in report.sentiment:
+        sentiment.add_row(Text(label, style=_SENTIMENT_STYLE.get(label, "")), f"{n:,}", _pct(share))
+    out.append(sentiment)
+
+    topics = Table(title="Top topics", title_justify="left")
+    topics.add_column("topic")
+    topics.add_column("messages", justify="right")
+    topics.add_column("negative", justify="right")
+    topics.add_column("positive", justify="right")
+    for topic, n, neg, pos in report.topics:
+        topics.add_row(
+            topic, f"{n:,}", Text(_pct(neg), style="red" if neg >= 0.5 else ""), _pct(pos)
+        )
+    out.append(topics)
+
+    negatives = Table(title="Latest negative messages", title_justify="left", expand=True)
+    negatives.add_column("time", no_wrap=True)
+    negatives.add_column("channel")
+    negatives.add_column("topics")
+    negatives.add_column("text", ratio=1)
+    for created_at, _source, channel, _brand, topic_list, _score, text, _id in report.negatives:
+        negatives.add_row(
+            _local(created_at, zone), channel, ", ".join(topic_list), _clip(text, 140)
+        )
+    out.append(negatives)
+
+    out.append(dead_letter_table(report.dead_letters))
+
+    if report.alerts:
+        alerts = Table(title="Alerts", title_justify="left", expand=True)
+        for col in ("status", "severity", "kind", "key", "window", "observed/expected", "sample"):
+            alerts.add_column(col)
+        for (_id, kind, status, severity, _kt, topic, channel, brand, phrase,
+             window_start, observed, expected, _score, samples) in report.alerts:  # fmt: skip
+            key = "/".join(x for x in (topic, channel, brand, phrase) if x)
+            alerts.add_row(
+                status, severity, kind, key, _local(window_start, zone),
+                f"{observed:g} / {expected:.1f}", _clip(samples[0], 80) if samples else "",
+            )  # fmt: skip
+        out.append(alerts)
+    else:
+        out.append(Text("Alerts: none in this range.", style="dim"))
+    return out
+
+
+def dead_letter_table(rows: Sequence[tuple[Any, ...]]) -> Any:
+    """Dead letters grouped by step and error type."""
+    if not rows:
+        return Text("Dead letters: none.", style="dim")
+    table = Table(title="Dead letters", title_justify="left", expand=True)
+    table.add_column("step")
+    table.add_column("error")
+    table.add_column("payloads", justify="right")
+    table.add_column("example reason", ratio=1)
+    for step, error_type, n, _latest, example in rows:
+        table.add_row(step, error_type, f"{n:,}", _clip(example, 120))
+    return table
+
+
+def print_report(console: Console, report: Report, zone: ZoneInfo) -> None:
+    """Print a report."""
+    console.print(Panel(Group(*report_renderables(report, zone)), expand=True))

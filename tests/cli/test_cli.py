@@ -1,0 +1,126 @@
+"""The voc command line: help, README coverage, one-line errors, the main commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flows.cli import cli
+from flows.settings import Settings
+from tests.conftest import jsonl, message
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def voc(
+    *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `python -m flows` (the voc console script) in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        cwd=REPO, capture_output=True, timeout=240, input=stdin,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )  # fmt: skip
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    runner = CliRunner()
+    assert cli.commands, "no commands registered"
+    for name in cli.commands:
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, f"`voc {name} --help` has no example"
+        assert f"voc {name}" in readme, f"`voc {name}` is not in the README"
+
+
+def test_migrate_twice_then_run_a_file_then_query(settings: Settings, tmp_path: Path) -> None:
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    first = voc("migrate", "--dsn", dsn)
+    assert first.returncode == 0, first.stderr.decode()
+    assert b"applied 0001_core_tables.sql" in first.stderr
+    second = voc("migrate", "--dsn", dsn)
+    assert b"nothing to apply" in second.stderr and b"applied 0001" not in second.stderr
+
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(jsonl([message(i) for i in range(20)]) + b"[1, 2]\n")
+    ran = voc(
+        "run", "--dsn", dsn, "--input", str(path), "--quiet", env={"VOC_ENRICHER": "baseline"}
+    )
+    assert ran.returncode == 0, ran.stderr.decode()
+    assert b"wrote 20 messages and 1 dead letters" in ran.stderr
+
+    out = voc(
+        "query",
+        "--dsn",
+        dsn,
+        "--from",
+        "2026-11-20T00:00:00+00:00",
+        "--to",
+        "2026-11-21T00:00:00+00:00",
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr.decode()
+    report = json.loads(out.stdout)
+    assert report["total"] == 20
+    assert {row["channel"] for row in report["volume"]} == {"shopee", "tiki", "lazada"}
+    assert report["dead_letters"][0]["error_type"] == "not_an_object"
+
+
+def test_stdin_is_a_source(settings: Settings) -> None:
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    assert voc("migrate", "--dsn", dsn, "--quiet").returncode == 0
+    ran = voc(
+        "run",
+        "--dsn",
+        dsn,
+        "--source",
+        "stdin",
+        "--quiet",
+        stdin=jsonl([message(i) for i in range(5)]),
+    )
+    assert ran.returncode == 0, ran.stderr.decode()
+    assert b"wrote 5 messages and 0 dead letters" in ran.stderr
+
+
+def test_library_errors_are_one_line_and_exit_1(settings: Settings, tmp_path: Path) -> None:
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(jsonl([message(1)]))
+    cases = [
+        (("run", "--dsn", dsn, "--input", str(path)), {}, "run `voc migrate` first"),
+        (("run", "--dsn", dsn, "--input", str(tmp_path / "missing*.jsonl")), {}, "matches no file"),
+        (("config",), {"VOC_BATCH_SIZE": "-3"}, "VOC_BATCH_SIZE"),
+    ]
+    for args, env, expected in cases:
+        result = voc(*args, env=env)
+        lines = result.stderr.decode().strip().splitlines()
+        assert result.returncode == 1, (args, result.stderr.decode())
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+
+
+def test_config_masks_secrets() -> None:
+    result = voc(
+        "config",
+        env={"VOC_CLICKHOUSE_DSN": "http://writer:hunter2@db:8123/voc", "VOC_AUTHOR_SALT": "s4lty"},
+    )
+    assert result.returncode == 0
+    shown = json.loads(result.stdout)
+    assert shown["clickhouse_dsn"] == "http://writer:***@db:8123/voc"
+    assert b"hunter2" not in result.stdout and b"s4lty" not in result.stdout
+
+
+def test_schema_check_passes_on_the_committed_file() -> None:
+    assert CliRunner().invoke(cli, ["schema", "--check"]).exit_code == 0
+
+
+@pytest.mark.parametrize("bad", ["--last=5x", "--from=yesterday"])
+def test_bad_options_are_usage_errors(bad: str) -> None:
+    result = CliRunner().invoke(cli, ["query", bad])
+    assert result.exit_code == 2
