@@ -1,0 +1,1 @@
+"""Emerging-issue detection in the stream (see flows/detect/flow.py)."""

@@ -1,0 +1,997 @@
+"""The minute-by-minute detector: key monitors, phrase bursts, and one alert per incident.
+
+:class:`Detector` is fed the customer messages of each closed event-time minute, in minute
+order (gaps are filled with empty minutes). Each minute it:
+
+1. counts the distinct units (a chat conversation is one unit) of every key, the units
+   negative about each key's topic, and the units containing each gram;
+2. steps every :class:`~flows.detect.monitors.VolumeMonitor` and
+   :class:`~flows.detect.monitors.NegativeMonitor` (one per key seen) and the
+   :class:`~flows.detect.bursts.PhraseBursts`;
+3. turns their fire and resolve events into alerts, one per incident (below);
+4. forgets keys not seen for ``evict_after`` minutes.
+
+One incident, one alert
+-----------------------
+
+An incident usually lights up several detectors: a delivery problem on Shopee raises the
+volume of ``delivery``, ``delivery @ shopee``, the brands sold there, their negative share,
+and the phrases customers use. Fire events are handled in this order each minute: volume
+spikes, emerging phrases, negative shares. A fire event opens an alert only if it is not
+explained by an *active* alert (open, or resolved less than ``cooldown`` minutes ago):
+
+- **Drill-down.** A volume spike on a key is reported on the narrowest key that explains
+  at least ``drill_coverage`` of its excess messages (topic -> topic @ channel or
+  topic / brand -> topic / brand / product); if the topic as a whole is significant and
+  the firing key explains less than that share of it, the alert names the topic.
+- **Inside.** A key contained in an active alert's key (``delivery @ shopee`` inside
+  ``delivery``, and the other way: ``delivery`` when ``delivery @ shopee`` is active and
+  the rest of ``delivery`` is normal) is part of that incident.
+- **Explaining away.** Otherwise the active alerts' excess messages that fall in the
+  firing key are subtracted from its count; if what is left is no longer significant the
+  fire event is absorbed.
+- **Phrases and spikes.** A phrase whose messages are mostly covered by an active volume or
+  negative-share alert is added to that alert (its ``phrase`` column, first of its top
+  terms; one update revision) instead of opening its own. A phrase that fires first opens
+  an ``emerging_phrase`` alert (with the topic, channel and brand that hold at least 60% of
+  its messages); the volume spike of the same incident is then explained away by it. A
+  phrase concentrated in one topic that grows less than ``phrase_topic_ratio`` times faster
+  than the topic is the topic's spike, not an emerging phrase. Overlapping grams of one
+  burst ("lỗi thanh toán", "thanh toán momo") are clustered by shared messages and
+  stitched into one phrase ("lỗi thanh toán momo").
+- **Cooldown.** After an alert resolves, the same key and kind do not alert again for
+  ``cooldown`` minutes.
+
+Alert rows
+----------
+
+Each state change is a new revision of the alert's row: ``open`` (revision 1), at most a
+few ``open`` updates (severity escalates, a phrase is attached), then ``resolved``.
+``updated_at`` is the event time of the revision (the end of the minute that caused it);
+``opened_at`` is the end of the minute whose data completed the evidence. The id is a hash
+of kind, key and the opening minute, so replays and restarts give the same ids.
+
+Severity: ``critical`` when the alert window holds at least 5x the expected messages and
+50 more than expected (negative share: 0.4 above the baseline share with 50 negatives;
+phrase: 50 messages); ``warning`` at 3x and 15 more (share: 0.25 above with 15 negatives;
+phrase: 15 messages); ``info`` otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flows.detect.bursts import GramEvent, PhraseBursts, cluster_grams, units_with
+from flows.detect.config import DETECTOR_VERSION, DetectConfig
+from flows.detect.monitors import FIRE, RESOLVE, NegativeMonitor, VolumeMonitor
+from flows.detect.phrases import GramText, gram_spans
+from flows.detect.signals import PHRASE, TOPIC, Key, Signal
+from flows.detect.stats import binomial_score, poisson_score
+from schemas.rows import AlertRow
+
+VOLUME_SPIKE = "volume_spike"
+NEGATIVE_SHARE = "negative_share"
+EMERGING_PHRASE = "emerging_phrase"
+KINDS = (VOLUME_SPIKE, NEGATIVE_SHARE, EMERGING_PHRASE)
+SEVERITIES = ("info", "warning", "critical")
+
+_DOMINANT = 0.6
+_PHRASE_COVERED = 0.6
+_MAX_PHRASE_SYLLABLES = 8
+#: Messages whose text is re-read to write out phrases and top terms.
+_TEXT_SAMPLE = 80
+
+
+def minute_start(minute: int) -> datetime:
+    """The UTC start of an event-time minute index."""
+    return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def alert_id(kind: str, key: Key, phrase: str, opened_minute: int) -> str:
+    """Stable incident id: the same kind, key and opening minute give the same id."""
+    text = (
+        "|".join((kind, key.type, key.topic, key.channel, key.brand, key.product, phrase))
+        + f"|{opened_minute}"
+    )
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
+
+
+@dataclass(slots=True)
+class MinuteData:
+    """The customer messages of one closed minute and their counts."""
+
+    minute: int
+    records: list[Signal]
+    total: int
+    units: dict[Key, set[str]]
+    negatives: dict[Key, set[str]]
+    grams: Counter[int]
+
+    def __deepcopy__(self, memo: dict[int, object]) -> MinuteData:
+        """Built once and never changed: recovery snapshots share it."""
+        return self
+
+    @classmethod
+    def build(cls, minute: int, records: list[Signal]) -> MinuteData:
+        """Count units per key, negative units per key and units per gram."""
+        units: dict[Key, set[str]] = {}
+        negatives: dict[Key, set[str]] = {}
+        grams: Counter[int] = Counter()
+        unit_grams: dict[str, set[int]] = {}
+        for record in records:
+            unit = record.unit
+            for key in record.counted_keys():
+                units.setdefault(key, set()).add(unit)
+                if key.topic in record.negative_topics:
+                    negatives.setdefault(key, set()).add(unit)
+            seen = unit_grams.get(unit)
+            if seen is None:
+                unit_grams[unit] = set(record.grams)
+                grams.update(record.grams)
+            else:
+                new = set(record.grams) - seen
+                seen |= new
+                grams.update(new)
+        return cls(minute, records, len(unit_grams), units, negatives, grams)
+
+
+ALL = "all"
+COMPLAINTS = "complaints"
+
+
+@dataclass(slots=True)
+class KeyState:
+    """The monitors of one key: all its messages, its negative ones, its negative share."""
+
+    all: VolumeMonitor
+    complaints: VolumeMonitor
+    negative: NegativeMonitor
+
+    @classmethod
+    def new(cls, minute: int) -> KeyState:
+        """Fresh monitors for a key first seen in ``minute``."""
+        return cls(
+            VolumeMonitor(first_minute=minute, last_seen=minute),
+            VolumeMonitor(first_minute=minute, last_seen=minute),
+            NegativeMonitor(),
+        )
+
+    def family(self, name: str) -> VolumeMonitor:
+        """The volume monitor of all messages or of negative ones."""
+        return self.complaints if name == COMPLAINTS else self.all
+
+
+@dataclass(slots=True)
+class Alert:
+    """The state of one incident's alert (its rows are revisions of this)."""
+
+    id: str
+    kind: str
+    key: Key
+    phrase: str
+    grams: frozenset[int]
+    opened: int
+    window_start: int
+    last_active: int
+    severity: str
+    score: float
+    observed: float
+    expected: float
+    negatives: int = 0
+    messages: int = 0
+    pending_observed: float = 0.0
+    pending_expected: float = 0.0
+    pending_negatives: int = 0
+    pending_messages: int = 0
+    top_terms: tuple[str, ...] = ()
+    breakdown: dict[str, int] = field(default_factory=dict)
+    sample_ids: tuple[str, ...] = ()
+    sample_texts: tuple[str, ...] = ()
+    revision: int = 0
+    status: str = "open"
+    resolved: int | None = None
+    updated: int = 0
+    primary_gram: int = 0
+    family: str = ALL
+
+    def covers(self, record: Signal) -> bool:
+        """Whether a message belongs to this incident."""
+        if self.kind == EMERGING_PHRASE:
+            return not self.grams.isdisjoint(record.grams)
+        return self.key.matches(record)
+
+    def row(self) -> AlertRow:
+        """The current revision as a row of ``alerts``."""
+        key = self.key
+        end = self.last_active if self.status == "resolved" else self.updated
+        observed, expected = self.observed, self.expected
+        if self.kind == NEGATIVE_SHARE:
+            observed = self.negatives / self.messages if self.messages else 0.0
+        return AlertRow(
+            id=self.id,
+            revision=self.revision,
+            kind=self.kind,
+            status=self.status,
+            severity=self.severity,
+            key_type=key.type,
+            topic=key.topic,
+            channel=key.channel,
+            brand=key.brand,
+            product=key.product,
+            phrase=self.phrase,
+            window_start=minute_start(self.window_start),
+            window_end=minute_start(max(end, self.window_start) + 1),
+            observed=round(observed, 4),
+            expected=round(expected, 4),
+            score=round(min(self.score, 1e6), 3),
+            top_terms=self.top_terms,
+            channel_breakdown=dict(self.breakdown),
+            sample_ids=self.sample_ids,
+            sample_texts=self.sample_texts,
+            opened_at=minute_start(self.opened + 1),
+            updated_at=minute_start(self.updated + 1),
+            resolved_at=minute_start(self.resolved + 1) if self.resolved is not None else None,
+            detector_version=DETECTOR_VERSION,
+        )
+
+
+def severity_of(alert: Alert) -> str:
+    """The documented severity rule (module docstring)."""
+    if alert.kind == NEGATIVE_SHARE:
+        share = alert.negatives / alert.messages if alert.messages else 0.0
+        lift = share - alert.expected
+        if lift >= 0.4 and alert.negatives >= 50:
+            return "critical"
+        if lift >= 0.25 and alert.negatives >= 15:
+            return "warning"
+        return "info"
+    if alert.kind == EMERGING_PHRASE:
+        if alert.observed >= 50:
+            return "critical"
+        return "warning" if alert.observed >= 15 else "info"
+    expected = max(alert.expected, 1.0)
+    excess = alert.observed - alert.expected
+    if alert.observed >= 5 * expected and excess >= 50:
+        return "critical"
+    if alert.observed >= 3 * expected and excess >= 15:
+        return "warning"
+    return "info"
+
+
+@dataclass
+class DetectorStats:
+    """Counters for benchmarks and logs."""
+
+    minutes: int = 0
+    fires: Counter[str] = field(default_factory=Counter)
+    absorbed: Counter[str] = field(default_factory=Counter)
+    opened: Counter[str] = field(default_factory=Counter)
+    evicted: int = 0
+
+
+class Detector:
+    """Emerging-issue detection over closed minutes (see the module docstring)."""
+
+    def __init__(self, config: DetectConfig | None = None) -> None:
+        self.config = config or DetectConfig()
+        self.keys: dict[Key, KeyState] = {}
+        self.phrases = PhraseBursts(self.config.gram_half_life)
+        self.history: list[MinuteData] = []
+        self.alerts: dict[str, Alert] = {}
+        self.last_minute: int | None = None
+        self.stats = DetectorStats()
+        self._changed: dict[str, Alert] = {}
+
+    # -- feeding ------------------------------------------------------------------------
+
+    def process(self, minute: int, records: Sequence[Signal]) -> list[AlertRow]:
+        """Process one closed minute (and the empty minutes before it); return new revisions."""
+        rows: list[AlertRow] = []
+        if self.last_minute is not None:
+            if minute <= self.last_minute:
+                msg = f"minutes must come in order: got {minute} after {self.last_minute}"
+                raise ValueError(msg)
+            gap = minute - self.last_minute - 1
+            if gap > self.config.max_gap:
+                self._skip(gap)
+            else:
+                for empty in range(self.last_minute + 1, minute):
+                    rows += self._step(empty, [])
+        rows += self._step(minute, sorted(records, key=lambda r: (r.created_at, r.id)))
+        return rows
+
+    def warm_keys(self) -> int:
+        """Keys old enough and with enough baseline to alert."""
+        minute = self.last_minute or 0
+        return sum(1 for state in self.keys.values() if state.all.warm(minute, self.config))
+
+    def _skip(self, gap: int) -> None:
+        for state in self.keys.values():
+            state.all.skip(gap, self.config)
+            state.complaints.skip(gap, self.config)
+        self.phrases.skip(gap)
+        self.history.clear()
+
+    def _step(self, minute: int, records: list[Signal]) -> list[AlertRow]:
+        config = self.config
+        self.last_minute = minute
+        self.stats.minutes += 1
+        data = MinuteData.build(minute, records)
+        self.history.append(data)
+        if len(self.history) > config.history_minutes:
+            del self.history[0]
+        for key in data.units:
+            if key not in self.keys:
+                self.keys[key] = KeyState.new(minute)
+        volume_events: list[tuple[Key, str, str]] = []
+        negative_events: list[tuple[Key, str]] = []
+        total = data.total
+        for key, state in self.keys.items():
+            units = data.units.get(key)
+            x = len(units) if units else 0
+            negatives = data.negatives.get(key)
+            y = len(negatives) if negatives else 0
+            event = state.all.step(minute, x, total, config)
+            if event:
+                volume_events.append((key, ALL, event))
+            event = state.complaints.step(minute, y, total, config)
+            if event:
+                volume_events.append((key, COMPLAINTS, event))
+            event = state.negative.step(minute, y, x, state.all.warm(minute, config), config)
+            if event:
+                negative_events.append((key, event))
+        gram_events = self.phrases.step(minute, total, data.grams, config)
+
+        self._changed: dict[str, Alert] = {}
+        self._resolve(minute, volume_events, negative_events, gram_events)
+        for alert in self._active(minute):
+            if alert.status == "open":
+                self._track(alert, minute)
+        for key, family, event in volume_events:
+            if event == FIRE:
+                self._on_volume_fire(key, family, minute)
+        for gram_event in gram_events:
+            if gram_event.event == FIRE:
+                self._on_phrase_fire(gram_event.gram, minute)
+        for key, event in negative_events:
+            if event == FIRE:
+                self._on_negative_fire(key, minute)
+        self._escalate(minute)
+        if minute % 60 == 0:
+            self._evict(minute)
+        rows = []
+        for alert in self._changed.values():
+            alert.revision += 1
+            alert.updated = minute
+            rows.append(alert.row())
+        return rows
+
+    def _change(self, alert: Alert) -> None:
+        """Mark an alert as changed this minute: it gets one new revision."""
+        self._changed[alert.id] = alert
+
+    # -- bookkeeping of open alerts ----------------------------------------------------------
+
+    def _active(self, minute: int) -> list[Alert]:
+        """Open alerts, and resolved ones still in their cooldown."""
+        cooldown = self.config.cooldown
+        out = []
+        for alert in list(self.alerts.values()):
+            cooling = alert.resolved is not None and minute - alert.resolved <= cooldown
+            if alert.status == "open" or cooling:
+                out.append(alert)
+            else:
+                del self.alerts[alert.id]
+        return out
+
+    def _primary_minute(self, alert: Alert) -> tuple[float, float, bool, int, int]:
+        """Observed, expected and elevation of an alert's primary detector this minute."""
+        if alert.kind == EMERGING_PHRASE:
+            entry = self.phrases.last.get(alert.primary_gram)
+            if entry is None:
+                return 0.0, 0.0, False, 0, 0
+            return entry.observed, entry.expected, entry.elevated, 0, 0
+        state = self.keys[alert.key]
+        if alert.kind == NEGATIVE_SHARE:
+            last = state.all.recent[-1]
+            y, x = state.negative.counts[-1]
+            return last.observed, last.expected, state.negative.recent[-1].elevated, y, x
+        last = state.family(alert.family).recent[-1]
+        return last.observed, last.expected, last.elevated, 0, 0
+
+    def _track(self, alert: Alert, minute: int) -> None:
+        if minute <= alert.opened:
+            return
+        observed, expected, elevated, y, x = self._primary_minute(alert)
+        alert.pending_observed += observed
+        alert.pending_expected += expected
+        alert.pending_negatives += y
+        alert.pending_messages += x
+        if elevated:
+            alert.observed += alert.pending_observed
+            if alert.kind != NEGATIVE_SHARE:
+                alert.expected += alert.pending_expected
+            alert.negatives += alert.pending_negatives
+            alert.messages += alert.pending_messages
+            alert.pending_observed = alert.pending_expected = 0.0
+            alert.pending_negatives = alert.pending_messages = 0
+            alert.last_active = minute
+
+    def _resolve(
+        self,
+        minute: int,
+        volume_events: Iterable[tuple[Key, str, str]],
+        negative_events: Iterable[tuple[Key, str]],
+        gram_events: Iterable[GramEvent],
+    ) -> None:
+        done_volume = {(k, f) for k, f, e in volume_events if e == RESOLVE}
+        done_negative = {k for k, e in negative_events if e == RESOLVE}
+        done_grams = {e.gram for e in gram_events if e.event == RESOLVE}
+        for alert in self.alerts.values():
+            if alert.status != "open":
+                continue
+            if alert.kind == EMERGING_PHRASE:
+                done = alert.primary_gram in done_grams
+            elif alert.kind == NEGATIVE_SHARE:
+                done = alert.key in done_negative
+            else:
+                done = (alert.key, alert.family) in done_volume
+            if done:
+                alert.status = "resolved"
+                alert.resolved = minute
+                self._change(alert)
+
+    def _escalate(self, minute: int) -> None:
+        for alert in self.alerts.values():
+            if alert.status != "open" or alert.opened == minute:
+                continue
+            severity = severity_of(alert)
+            if SEVERITIES.index(severity) > SEVERITIES.index(alert.severity):
+                alert.severity = severity
+                self._change(alert)
+
+    def _evict(self, minute: int) -> None:
+        horizon = minute - self.config.evict_after
+        keep = {a.key for a in self.alerts.values()}
+        stale = [
+            key
+            for key, state in self.keys.items()
+            if state.all.last_seen < horizon
+            and key not in keep
+            and not (state.all.trigger.hot or state.complaints.trigger.hot)
+        ]
+        for key in stale:
+            del self.keys[key]
+        self.stats.evicted += len(stale)
+
+    # -- evidence helpers -----------------------------------------------------------------
+
+    def _evidence(self, minute: int) -> list[MinuteData]:
+        first = minute - self.config.persist_n + 1
+        return [d for d in self.history if d.minute >= first]
+
+    def _monitor(self, key: Key, family: str) -> VolumeMonitor | None:
+        state = self.keys.get(key)
+        return state.family(family) if state is not None else None
+
+    def _excess(self, key: Key, family: str) -> float:
+        monitor = self._monitor(key, family)
+        if monitor is None:
+            return 0.0
+        return sum(m.observed - m.expected for m in monitor.recent)
+
+    def _drill(self, key: Key, family: str, minute: int) -> Key:
+        """The key an alert should name for a volume fire on ``key`` (module docstring)."""
+        config = self.config
+        start = key
+        topic = Key(TOPIC, key.topic)
+        topic_monitor = self._monitor(topic, family)
+        if key != topic and topic_monitor is not None and topic_monitor.recent[-1].elevated:
+            _o, _e, score = topic_monitor.score_window(config)
+            topic_excess = self._excess(topic, family)
+            if score >= config.fire_score and (
+                topic_excess <= 0
+                or self._excess(key, family) < config.drill_coverage * topic_excess
+            ):
+                start = topic
+        base = self._excess(start, family)
+        if base <= 0:
+            return start
+        best: tuple[int, float, str, Key] = (start.depth, 1.0, "", start)
+        for other, state in self.keys.items():
+            if other == start or not start.contains(other) or not state.all.warm(minute, config):
+                continue
+            excess = self._excess(other, family)
+            coverage = excess / base
+            if coverage >= config.drill_coverage and excess >= config.min_volume / 2:
+                candidate = (other.depth, coverage, "|".join(other), other)
+                if candidate[:3] > best[:3]:
+                    best = candidate
+        return best[3]
+
+    def _inside(self, key: Key, active: Iterable[Alert]) -> Alert | None:
+        """An active alert whose key contains ``key`` (its messages are that incident's)."""
+        for alert in active:
+            if alert.kind != EMERGING_PHRASE and alert.key.contains(key):
+                return alert
+        return None
+
+    def _attributed(self, key: Key, family: str, alert: Alert, minute: int) -> float:
+        """Excess messages of ``alert`` that fall in ``key`` over the evidence minutes."""
+        covered = 0
+        for data in self._evidence(minute):
+            covered += len(
+                {
+                    r.unit
+                    for r in data.records
+                    if key.matches(r)
+                    and alert.covers(r)
+                    and (family == ALL or key.topic in r.negative_topics)
+                }
+            )
+        if not covered:
+            return 0.0
+        if alert.kind == EMERGING_PHRASE:
+            return float(covered)
+        monitor = self._monitor(alert.key, family)
+        if monitor is None:
+            return float(covered)
+        alert_total = sum(m.observed for m in monitor.recent)
+        alert_excess = sum(m.observed - m.expected for m in monitor.recent)
+        if alert_total <= 0 or alert_excess <= 0:
+            return 0.0
+        return alert_excess * covered / alert_total
+
+    def _explained(self, key: Key, family: str, minute: int, active: list[Alert]) -> bool:
+        """Whether the active alerts explain away a volume fire on ``key``."""
+        config = self.config
+        monitor = self.keys[key].family(family)
+        observed = sum(m.observed for m in monitor.recent)
+        expected = sum(m.expected for m in monitor.recent)
+        attributed = sum(self._attributed(key, family, alert, minute) for alert in active)
+        if attributed <= 0:
+            return False
+        left = observed - attributed
+        phi = monitor.phi()
+        floor = max(expected, config.expected_floor) / phi
+        return not (
+            left >= config.min_volume
+            and left >= config.min_ratio * expected
+            and poisson_score(left / phi, floor) >= config.fire_score
+        )
+
+    def _collateral(self, key: Key, first: int, excess: float, active: list[Alert]) -> bool:
+        """Whether a smaller rise belongs to a larger incident that has just opened.
+
+        It does when an open volume or phrase alert, larger than ``excess``, opened at most
+        ``group_window`` minutes ago on the same channel or brand, or when both started
+        rising within ``onset_window`` minutes of each other (an incident's messages often
+        land in several topics: the enricher's second topic, a channel's outage).
+        """
+        config = self.config
+        for alert in active:
+            if alert.status != "open" or alert.kind == NEGATIVE_SHARE:
+                continue
+            if excess > alert.observed - alert.expected:
+                continue
+            same = (key.channel and key.channel == alert.key.channel) or (
+                key.brand and key.brand == alert.key.brand
+            )
+            if same and first - alert.opened <= config.group_window:
+                return True
+            if abs(first - alert.window_start) <= config.onset_window:
+                return True
+        return False
+
+    # -- fire events -----------------------------------------------------------------------
+
+    def _on_volume_fire(self, key: Key, family: str, minute: int) -> None:
+        self.stats.fires[f"{VOLUME_SPIKE}:{family}"] += 1
+        active = self._active(minute)
+        if self._inside(key, active) is not None:
+            self.stats.absorbed[VOLUME_SPIKE] += 1
+            return
+        chosen = self._drill(key, family, minute)
+        if chosen != key and (
+            self._inside(chosen, active) is not None
+            or self._explained(chosen, family, minute, active)
+        ):
+            self.stats.absorbed[VOLUME_SPIKE] += 1
+            return
+        if self._explained(key, family, minute, active):
+            self.stats.absorbed[VOLUME_SPIKE] += 1
+            return
+        monitor = self.keys[key].family(family)
+        _o, _e, _s, first = monitor.evidence(self.config)
+        if self._collateral(key, first, self._excess(key, family), active):
+            self.stats.absorbed[VOLUME_SPIKE] += 1
+            return
+        monitor = self.keys[chosen].family(family)
+        if not monitor.trigger.hot:
+            monitor.trigger.force_hot(minute)
+        observed, expected, score, first = monitor.evidence(self.config)
+        alert = self._open(VOLUME_SPIKE, chosen, minute, first, observed, expected, score)
+        alert.family = family
+
+    def _on_negative_fire(self, key: Key, minute: int) -> None:
+        config = self.config
+        self.stats.fires[NEGATIVE_SHARE] += 1
+        active = self._active(minute)
+        if self._inside(key, active) is not None:
+            self.stats.absorbed[NEGATIVE_SHARE] += 1
+            return
+        monitor = self.keys[key].negative
+        ys, xs, q = monitor.window()
+        first = next((m.minute for m in monitor.recent if m.elevated), minute)
+        if self._collateral(key, first, ys - q * xs, active):
+            self.stats.absorbed[NEGATIVE_SHARE] += 1
+            return
+        if active:
+            left_y = left_x = 0
+            for data in self.history:
+                if data.minute < first:
+                    continue
+                for record in data.records:
+                    if key.matches(record) and not any(a.covers(record) for a in active):
+                        left_x += 1
+                        left_y += key.topic in record.negative_topics
+            if (
+                left_y < config.negative_min_total
+                or binomial_score(left_y, left_x, q) < config.fire_score
+            ):
+                self.stats.absorbed[NEGATIVE_SHARE] += 1
+                return
+        score = binomial_score(ys, xs, q)
+        alert = self._open(NEGATIVE_SHARE, key, minute, first, float(ys), q, score)
+        alert.negatives, alert.messages = ys, xs
+        alert.severity = severity_of(alert)
+
+    def _on_phrase_fire(self, gram: int, minute: int) -> None:
+        config = self.config
+        self.stats.fires[EMERGING_PHRASE] += 1
+        active = self._active(minute)
+        if any(a.kind == EMERGING_PHRASE and gram in a.grams for a in active):
+            self.stats.absorbed[EMERGING_PHRASE] += 1
+            return
+        records = [r for d in self._evidence(minute) for r in d.records]
+        hot = {g for g, m in self.phrases.last.items() if m.elevated} | {gram}
+        units_of = units_with(hot, ((r.unit, r.grams) for r in records))
+        units_of = {g: u for g, u in units_of.items() if u}
+        cluster = next((c for c in cluster_grams(units_of) if gram in c), [gram])
+        grams = set(cluster)
+        members = [r for r in records if not grams.isdisjoint(r.grams)]
+        track = self.phrases.tracks[gram]
+        observed = sum(m.observed for m in track.recent if m.elevated)
+        expected = sum(m.expected for m in track.recent if m.elevated)
+        if not members or self._grows_with_its_keys(members, observed, expected):
+            self.stats.absorbed[EMERGING_PHRASE] += 1
+            return
+        owner = next(
+            (
+                a
+                for a in active
+                if sum(1 for r in members if a.covers(r)) >= _PHRASE_COVERED * len(members)
+            ),
+            None,
+        )
+        if owner is not None:
+            self.stats.absorbed[EMERGING_PHRASE] += 1
+            if owner.kind != EMERGING_PHRASE and owner.status == "open" and not owner.phrase:
+                phrase = _stitch(cluster, units_of, members)[0]
+                owner.phrase = phrase
+                owner.top_terms = _lead(phrase, owner.top_terms, config.top_terms)
+                self._change(owner)
+            return
+        phrase, folded, lead = _stitch(cluster, units_of, members)
+        track = self.phrases.tracks.get(lead, track)
+        if not track.trigger.hot:
+            track.trigger.force_hot(minute)
+        observed = sum(m.observed for m in track.recent if m.elevated) or observed
+        expected = sum(m.expected for m in track.recent if m.elevated) or expected
+        key = Key(
+            PHRASE,
+            _dominant(t for r in members for t in r.topics[:1]),
+            channel=_dominant(r.channel for r in members),
+            brand=_dominant(r.brand for r in members if r.brand),
+        )
+        self._open(
+            EMERGING_PHRASE,
+            key,
+            minute,
+            min((m.minute for m in track.recent if m.elevated), default=minute),
+            observed,
+            expected,
+            poisson_score(observed, expected),
+            phrase=phrase,
+            folded=folded,
+            grams=frozenset(cluster),
+            lead=lead,
+        )
+
+    def _grows_with_its_keys(self, members: list[Signal], observed: float, expected: float) -> bool:
+        """Whether a phrase only rises as fast as a key holding most of its messages.
+
+        Every key (topic, or topic narrowed to a channel or brand) holding at least half of
+        the phrase's messages is compared: a phrase that grows less than
+        ``phrase_topic_ratio`` times faster than one of them is that key's spike.
+        """
+        config = self.config
+        phrase_ratio = observed / max(expected, 1e-9)
+        holding: Counter[Key] = Counter()
+        for record in members:
+            holding.update(k for k in record.counted_keys() if k.type != "topic_product")
+        for key, count in holding.items():
+            state = self.keys.get(key)
+            if count < 0.5 * len(members) or state is None:
+                continue
+            k_obs = sum(m.observed for m in state.all.recent)
+            k_exp = sum(m.expected for m in state.all.recent)
+            key_ratio = k_obs / max(k_exp, config.expected_floor)
+            if phrase_ratio < config.phrase_topic_ratio * max(key_ratio, 1.0):
+                return True
+        return False
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _open(
+        self,
+        kind: str,
+        key: Key,
+        minute: int,
+        first: int,
+        observed: float,
+        expected: float,
+        score: float,
+        *,
+        phrase: str = "",
+        folded: str = "",
+        grams: frozenset[int] = frozenset(),
+        lead: int = 0,
+    ) -> Alert:
+        alert = Alert(
+            id=alert_id(kind, key, folded, minute),
+            kind=kind,
+            key=key,
+            phrase=phrase,
+            grams=grams,
+            opened=minute,
+            window_start=first,
+            last_active=minute,
+            severity="info",
+            score=score,
+            observed=observed,
+            expected=expected,
+            updated=minute,
+            primary_gram=lead,
+        )
+        alert.severity = severity_of(alert)
+        self._describe(alert, minute)
+        self.alerts[alert.id] = alert
+        self.stats.opened[kind] += 1
+        self._change(alert)
+        return alert
+
+    def _describe(self, alert: Alert, minute: int) -> None:
+        """Top terms, channel breakdown and sample messages of a new alert."""
+        config = self.config
+        window = [d for d in self.history if alert.window_start <= d.minute <= minute]
+        members = [r for d in window for r in d.records if alert.covers(r)]
+        if len(members) < config.samples:
+            older = [r for d in self.history if d.minute < alert.window_start for r in d.records]
+            members = [r for r in older if alert.covers(r)][-config.samples :] + members
+        terms, term_grams = self._top_terms(alert, members)
+        alert.top_terms = terms
+        breakdown: Counter[str] = Counter()
+        seen_units: set[str] = set()
+        for record in members:
+            if record.unit not in seen_units:
+                seen_units.add(record.unit)
+                breakdown[record.channel] += 1
+        alert.breakdown = dict(sorted(breakdown.items(), key=lambda kv: (-kv[1], kv[0])))
+        ranked = sorted(
+            members,
+            key=lambda r: (
+                term_grams.isdisjoint(r.grams),
+                not (r.negative or alert.key.topic in r.negative_topics),
+                r.created_at,
+                r.id,
+            ),
+        )
+        picked: list[Signal] = []
+        texts: set[str] = set()
+        units: set[str] = set()
+        # messages holding top terms (distinct texts, then repeats), then the others
+        for with_terms, distinct in ((True, True), (True, False), (False, True), (False, False)):
+            for record in ranked:
+                if len(picked) == config.samples:
+                    break
+                text_key = " ".join(record.text_normalized.split())
+                if record.unit in units or (distinct and text_key in texts):
+                    continue
+                if with_terms and term_grams.isdisjoint(record.grams):
+                    continue
+                picked.append(record)
+                texts.add(text_key)
+                units.add(record.unit)
+        picked.sort(key=lambda r: (r.created_at, r.id))
+        alert.sample_ids = tuple(r.id for r in picked)
+        alert.sample_texts = tuple(r.text for r in picked)
+
+    def _top_terms(self, alert: Alert, members: list[Signal]) -> tuple[tuple[str, ...], set[int]]:
+        """Terms over-represented in the alert's messages, overlapping ones merged."""
+        config = self.config
+        if not members:
+            return ((alert.phrase,) if alert.phrase else ()), set(alert.grams)
+        counts: Counter[int] = Counter()
+        per_unit: dict[str, set[int]] = {}
+        for record in members:
+            seen = per_unit.setdefault(record.unit, set())
+            new = set(record.grams) - seen
+            seen |= new
+            counts.update(new)
+        units = len(per_unit)
+        minute = self.last_minute or 0
+        phrases = self.phrases
+        least = max(2, math.ceil(0.15 * units))
+        scored = []
+        for gram, c in counts.items():
+            if c < least:
+                continue
+            expected = units * phrases.share(gram, minute)
+            scored.append((c * math.log(c / max(expected, 1e-6)), gram))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        texts = _gram_texts({g for _, g in scored[: 4 * config.top_terms]}, members)
+        terms: list[str] = [alert.phrase] if alert.phrase else []
+        chosen: set[int] = set(alert.grams)
+        for _value, gram in scored:
+            text = texts.get(gram)
+            if text is None or any(_overlaps(text.folded, _fold_of(t)) for t in terms):
+                continue
+            longer = [
+                t
+                for g, t in texts.items()
+                if g != gram and text.folded in t.folded and counts[g] >= 0.8 * counts[gram]
+            ]
+            if longer:  # "lỗi thanh" inside "lỗi thanh toán momo": keep the longer one
+                text = max(longer, key=lambda t: (counts[t.id], t.syllables, t.folded))
+                if any(_overlaps(text.folded, _fold_of(t)) for t in terms):
+                    continue
+                gram = text.id
+            terms.append(text.surface)
+            chosen.add(gram)
+            if len(terms) >= config.top_terms:
+                break
+        return tuple(terms), chosen
+
+
+def _fold_of(text: str) -> str:
+    from flows.detect.phrases import fold
+
+    return " ".join(fold(text).split())
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether two folded phrases share a syllable run (one inside or overlapping the other)."""
+    if a in b or b in a:
+        return True
+    wa, wb = a.split(), b.split()
+    for size in range(min(len(wa), len(wb)) - 1, 0, -1):
+        if wa[-size:] == wb[:size] or wb[-size:] == wa[:size]:
+            return size >= 2 or min(len(wa), len(wb)) == 2
+    return False
+
+
+def _lead(phrase: str, terms: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    folded = _fold_of(phrase)
+    rest = [t for t in terms if not _overlaps(_fold_of(t), folded)]
+    return (phrase, *rest)[:limit]
+
+
+def _dominant(values: Iterable[str]) -> str:
+    """The value holding at least 60% of ``values`` ('' when none does)."""
+    counts = Counter(values)
+    total = sum(counts.values())
+    if not total:
+        return ""
+    value, count = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return value if count >= _DOMINANT * total else ""
+
+
+def _gram_texts(grams: set[int], records: Sequence[Signal]) -> dict[int, GramText]:
+    """The most common written form of each gram among ``records``."""
+    forms: dict[int, Counter[str]] = {}
+    found: dict[int, GramText] = {}
+    read = 0
+    for record in records:
+        if grams.isdisjoint(record.grams):
+            continue
+        read += 1
+        if read > _TEXT_SAMPLE:
+            break
+        for text in gram_spans(record.text_normalized):
+            if text.id in grams:
+                forms.setdefault(text.id, Counter())[text.surface] += 1
+                found.setdefault(text.id, text)
+    out = {}
+    for gram, counter in forms.items():
+        surface = min(counter.items(), key=lambda kv: (-kv[1], -_marks(kv[0]), kv[0]))[0]
+        base = found[gram]
+        out[gram] = GramText(gram, base.folded, surface, base.syllables, 0, 0)
+    return out
+
+
+def _marks(text: str) -> int:
+    """Non-ASCII letters (diacritics): written forms with them read better."""
+    return sum(1 for ch in text if ord(ch) > 127)
+
+
+def _stitch(
+    cluster: list[int], units_of: dict[int, set[str]], members: list[Signal]
+) -> tuple[str, str, int]:
+    """Join the overlapping grams of one burst into one phrase.
+
+    Returns the phrase as most often written, its folded form (part of the alert id) and the
+    lead gram (the most frequent, longest gram of the cluster; its trigger resolves the alert).
+    """
+    top = max(len(units_of.get(g, ())) for g in cluster)
+    strong = {g for g in cluster if len(units_of.get(g, ())) >= 0.8 * top}
+    members = members[:_TEXT_SAMPLE]
+    forms: Counter[tuple[str, str]] = Counter()
+    lead_counts: Counter[tuple[int, int]] = Counter()
+    for record in members:
+        spans = [t for t in gram_spans(record.text_normalized) if t.id in strong]
+        if not spans:
+            continue
+        by_segment: dict[int, list[GramText]] = {}
+        for span in spans:
+            by_segment.setdefault(span.segment, []).append(span)
+        segment, chosen = max(by_segment.items(), key=lambda kv: (len(kv[1]), -kv[0]))
+        chosen.sort(key=lambda t: t.start)
+        start, end = chosen[0].start, chosen[0].start + chosen[0].syllables
+        for span in chosen[1:]:
+            if span.start <= end:
+                end = max(end, span.start + span.syllables)
+        end = min(end, start + _MAX_PHRASE_SYLLABLES)
+        runs = [t for t in gram_spans(record.text_normalized) if t.segment == segment]
+        words_s: dict[int, str] = {}
+        words_f: dict[int, str] = {}
+        for t in runs:
+            for i, (ws, wf) in enumerate(
+                zip(t.surface.split(), t.folded.split(), strict=True), start=t.start
+            ):
+                words_s[i], words_f[i] = ws, wf
+        if all(i in words_s for i in range(start, end)):
+            surface = " ".join(words_s[i] for i in range(start, end))
+            folded = " ".join(words_f[i] for i in range(start, end))
+            forms[(folded, surface)] += 1
+        for span in chosen:
+            lead_counts[(span.id, span.syllables)] += 1
+    if not forms:
+        gram = min(cluster, key=lambda g: (-len(units_of.get(g, ())), g))
+        texts = _gram_texts({gram}, members)
+        text = texts.get(gram)
+        if text is None:
+            return "", "", gram
+        return text.surface, text.folded, gram
+    by_folded: Counter[str] = Counter()
+    for (folded, _surface), count in forms.items():
+        by_folded[folded] += count
+    folded = min(by_folded.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))[0]
+    surface = min(
+        ((s, c) for (f, s), c in forms.items() if f == folded),
+        key=lambda kv: (-kv[1], -_marks(kv[0]), kv[0]),
+    )[0]
+    lead = min(
+        (g for g in strong),
+        key=lambda g: (
+            -len(units_of.get(g, ())),
+            -max((s for (i, s) in lead_counts if i == g), default=0),
+            g,
+        ),
+    )
+    return surface, folded, lead

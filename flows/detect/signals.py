@@ -1,0 +1,171 @@
+"""What the detectors see of a stored message: a :class:`Signal`, and the keys it counts for.
+
+Only customer voice counts: chat turns written by an agent give no signal. A chat
+conversation is one *unit*: its customer turns in the same minute count once for a key, so
+a customer who writes five lines is one voice, not five.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from flows.detect.phrases import StopList, default_stop_list, gram_ids
+from schemas.rows import StoredMessage
+
+#: Key types, as stored in ``alerts.key_type``.
+TOPIC = "topic"
+TOPIC_CHANNEL = "topic_channel"
+TOPIC_BRAND = "topic_brand"
+TOPIC_PRODUCT = "topic_product"
+PHRASE = "phrase"
+KEY_TYPES = (TOPIC, TOPIC_CHANNEL, TOPIC_BRAND, TOPIC_PRODUCT)
+_DEPTH = {TOPIC: 0, TOPIC_CHANNEL: 1, TOPIC_BRAND: 1, TOPIC_PRODUCT: 2}
+
+
+class Key(NamedTuple):
+    """A monitored key: a topic, alone or narrowed to a channel, a brand or a product.
+
+    Unused fields are empty. A product key keeps its brand (product names are only unique
+    within a brand).
+    """
+
+    type: str
+    topic: str
+    channel: str = ""
+    brand: str = ""
+    product: str = ""
+
+    @property
+    def depth(self) -> int:
+        """0 for a topic, 1 for a topic narrowed to a channel or a brand, 2 for a product."""
+        return _DEPTH[self.type]
+
+    def contains(self, other: Key) -> bool:
+        """Whether every message of ``other`` is also a message of this key."""
+        return (
+            self.topic == other.topic
+            and (not self.channel or self.channel == other.channel)
+            and (not self.brand or self.brand == other.brand)
+            and (not self.product or self.product == other.product)
+        )
+
+    def matches(self, signal: Signal) -> bool:
+        """Whether a message counts for this key."""
+        return (
+            self.topic in signal.topics
+            and (not self.channel or self.channel == signal.channel)
+            and (not self.brand or self.brand == signal.brand)
+            and (not self.product or self.product == signal.product)
+        )
+
+    def describe(self) -> str:
+        """``delivery``, ``delivery @ shopee``, ``delivery / Zenta / Zenta S12``."""
+        parts = [self.topic]
+        if self.channel:
+            parts.append(f"@ {self.channel}")
+        if self.brand:
+            parts.append(f"/ {self.brand}")
+        if self.product:
+            parts.append(f"/ {self.product}")
+        return " ".join(parts)
+
+
+@dataclass(slots=True)
+class Signal:
+    """One customer message as the detectors need it.
+
+    ``unit`` is the conversation id of a chat turn and the message id otherwise.
+    ``negative_topics`` are the topics the message is negative about (the topic-level
+    sentiment of the enricher). ``grams`` are the ids of its candidate phrases
+    (:func:`flows.detect.phrases.gram_ids`). ``watermark`` is set by the window clock when
+    the message arrives behind its watermark (it is then a late item).
+    """
+
+    id: str
+    unit: str
+    origin: str
+    source: str
+    channel: str
+    brand: str
+    product: str
+    topics: tuple[str, ...]
+    negative_topics: tuple[str, ...]
+    negative: bool
+    created_at: datetime
+    text: str
+    text_normalized: str
+    grams: tuple[int, ...]
+    watermark: datetime | None = None
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Signal:
+        """Signals are values once windowed: recovery snapshots share them, not copy them."""
+        return self
+
+    @property
+    def minute(self) -> int:
+        """Event-time minute index (minutes since the Unix epoch, UTC)."""
+        return int(self.created_at.timestamp() // 60)
+
+    def counted_keys(self) -> Iterator[Key]:
+        """Every key this message counts for."""
+        for topic in self.topics:
+            yield Key(TOPIC, topic)
+            yield Key(TOPIC_CHANNEL, topic, channel=self.channel)
+            if self.brand:
+                yield Key(TOPIC_BRAND, topic, brand=self.brand)
+                if self.product:
+                    yield Key(TOPIC_PRODUCT, topic, brand=self.brand, product=self.product)
+            elif self.product:
+                yield Key(TOPIC_PRODUCT, topic, product=self.product)
+
+
+def is_customer_voice(row: StoredMessage) -> bool:
+    """Reviews, social posts and customer chat turns; not agents' turns."""
+    return row.role != "agent"
+
+
+def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) -> Signal:
+    """Build the signal of one stored row (customer voice: check with is_customer_voice)."""
+    negative_topics = tuple(
+        topic
+        for topic, sentiment in zip(row.topics, row.topic_sentiments, strict=False)
+        if sentiment == "negative"
+    )
+    return Signal(
+        id=row.id,
+        unit=row.conversation_id or row.id,
+        origin=origin,
+        source=row.source,
+        channel=row.channel,
+        brand=row.brand,
+        product=row.product,
+        topics=tuple(dict.fromkeys(row.topics)),
+        negative_topics=negative_topics,
+        negative=row.sentiment == "negative",
+        created_at=row.created_at,
+        text=row.text,
+        text_normalized=row.text_normalized,
+        grams=gram_ids(row.text_normalized, stops),
+    )
+
+
+def signals_of(rows: Sequence[StoredMessage], origin: str) -> list[Signal]:
+    """The signals of a micro-batch of stored rows (agent turns left out)."""
+    stops = default_stop_list()
+    return [signal_of(row, origin, stops) for row in rows if is_customer_voice(row)]
+
+
+def units_by_key(signals: Iterable[Signal]) -> dict[Key, set[str]]:
+    """The distinct units of each key among ``signals``."""
+    out: dict[Key, set[str]] = {}
+    for signal in signals:
+        for key in signal.counted_keys():
+            units = out.get(key)
+            if units is None:
+                out[key] = {signal.unit}
+            else:
+                units.add(signal.unit)
+    return out

@@ -1,0 +1,197 @@
+"""The minute-by-minute detector on synthetic traffic: one alert per incident, revisions."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from flows.detect.bursts import PhraseBursts, cluster_grams
+from flows.detect.config import DetectConfig
+from flows.detect.detector import Detector
+from flows.detect.signals import Signal
+from schemas.rows import AlertRow
+from tests.detect.support import (
+    START,
+    START_MINUTE,
+    TopicEnricher,
+    background_messages,
+    incident_messages,
+    signals_from,
+)
+
+CONFIG = DetectConfig(warmup=30, gram_warmup=40)
+KEK = "giao hàng chậm quá, đơn kẹt ở kho trung chuyển"
+ENRICHER = TopicEnricher()
+
+Extra = Callable[[random.Random, int], Iterator[dict[str, Any]]]
+
+
+def minutes_of(
+    count: int,
+    *,
+    seed: int = 1,
+    rate: float = 120.0,
+    surge: range = range(0),
+    extra: Extra | None = None,
+) -> list[list[Signal]]:
+    rng = random.Random(seed)
+    out = []
+    n = 0
+    for minute in range(count):
+        messages = list(
+            background_messages(rng, minute, rate, surge=3.0 if minute in surge else 1.0)
+        )
+        if extra is not None:
+            messages += list(extra(rng, minute))
+        for message in messages:
+            message["id"] = f"m{n}"
+            n += 1
+        out.append(signals_from(messages, ENRICHER))
+    return out
+
+
+def detect(
+    minutes: list[list[Signal]], config: DetectConfig = CONFIG
+) -> tuple[Detector, list[AlertRow]]:
+    detector = Detector(config)
+    rows = []
+    for minute, signals in enumerate(minutes):
+        rows += detector.process(START_MINUTE + minute, signals)
+    return detector, rows
+
+
+def incident(
+    start: int, stop: int, text: str = KEK, rate: float = 25.0, channel: str = "shopee"
+) -> Extra:
+    def extra(rng: random.Random, minute: int) -> Iterator[dict[str, Any]]:
+        if start <= minute < stop:
+            yield from incident_messages(rng, minute, rate, text, channel)
+
+    return extra
+
+
+def by_id(rows: list[AlertRow]) -> dict[str, list[AlertRow]]:
+    out: dict[str, list[AlertRow]] = {}
+    for row in rows:
+        out.setdefault(row.id, []).append(row)
+    return out
+
+
+def test_ordinary_traffic_gives_no_alert() -> None:
+    _, rows = detect(minutes_of(150))
+    assert rows == []
+
+
+def test_a_site_wide_surge_x3_gives_no_alert() -> None:
+    _, rows = detect(minutes_of(150, surge=range(80, 120)))
+    assert rows == []
+
+
+def test_one_incident_gives_one_alert_with_samples_terms_breakdown_and_revisions() -> None:
+    minutes = minutes_of(130, extra=incident(80, 92))
+    detector, rows = detect(minutes)
+    alerts = by_id(rows)
+    assert len(alerts) == 1, [(r.kind, r.key_type, r.topic, r.channel, r.phrase) for r in rows]
+    revisions = next(iter(alerts.values()))
+    first, last = revisions[0], revisions[-1]
+    assert [r.revision for r in revisions] == list(range(1, len(revisions) + 1))
+    assert (first.status, last.status) == ("open", "resolved")
+    assert all(r.status == "open" for r in revisions[:-1])
+    assert (first.topic, first.channel) == ("delivery", "shopee")
+    assert first.kind in ("volume_spike", "emerging_phrase")
+    assert "kẹt ở kho trung chuyển" in last.phrase
+    assert any("kẹt ở kho trung chuyển" in t for t in last.top_terms)
+    opened = first.opened_at
+    assert START + timedelta(minutes=81) <= opened <= START + timedelta(minutes=83)
+    assert first.updated_at == opened and first.resolved_at is None
+    assert [r.updated_at for r in revisions] == sorted(r.updated_at for r in revisions)
+    assert last.resolved_at == last.updated_at
+    assert START + timedelta(minutes=92) <= last.resolved_at <= START + timedelta(minutes=92 + 8)
+    assert first.window_start >= START + timedelta(minutes=80)
+    assert first.observed > first.expected > 0
+    assert last.observed >= first.observed
+    incident_ids = {s.id for m in minutes[80:92] for s in m if KEK in s.text}
+    assert len(first.sample_ids) >= 5 and set(first.sample_ids) <= incident_ids
+    assert all("kẹt" in t for t in first.sample_texts)
+    assert list(first.channel_breakdown) == ["shopee"] and first.channel_breakdown["shopee"] >= 5
+    assert detector.stats.fires.total() > 1  # several detectors fired; one alert was opened
+
+
+def test_the_same_input_gives_the_same_alerts_ids_and_revisions() -> None:
+    minutes = minutes_of(130, extra=incident(80, 92))
+    _, first = detect(minutes)
+    _, again = detect([[replace(s) for s in m] for m in minutes])
+    assert first == again and first
+
+
+def test_a_phrase_never_seen_before_bursting_across_keys_gives_one_phrase_alert() -> None:
+    phrase = "app văng khi quét mã qr"
+
+    def extra(rng: random.Random, minute: int) -> Iterator[dict[str, Any]]:
+        if 70 <= minute < 80:
+            for channel in ("shopee", "tiki", "facebook"):
+                yield from incident_messages(rng, minute, 3.0, f"{phrase} luôn", channel)
+
+    _, rows = detect(minutes_of(110, extra=extra))
+    alerts = by_id(rows)
+    assert len(alerts) == 1
+    first = next(iter(alerts.values()))[0]
+    assert (first.kind, first.key_type, first.topic) == ("emerging_phrase", "phrase", "")
+    assert first.phrase in (phrase, f"{phrase} luôn")
+    assert first.expected < 1.0 < first.observed
+    assert len(first.channel_breakdown) == 3
+
+
+def test_the_cooldown_keeps_a_returning_incident_on_one_alert_and_a_later_one_alerts_again() -> (
+    None
+):
+    def extra(rng: random.Random, minute: int) -> Iterator[dict[str, Any]]:
+        for start in (80, 104, 170):
+            yield from incident(start, start + 8)(rng, minute)
+
+    _, rows = detect(minutes_of(200, extra=extra))
+    alerts = by_id(rows)
+    opened = sorted(r[0].opened_at for r in alerts.values())
+    assert len(alerts) == 2, opened
+    assert opened[0] < START + timedelta(minutes=84)
+    assert opened[1] > START + timedelta(minutes=170)
+
+
+def test_minutes_must_come_in_order_and_gaps_are_filled() -> None:
+    detector = Detector(CONFIG)
+    detector.process(START_MINUTE + 5, [])
+    detector.process(START_MINUTE + 9, [])
+    assert detector.stats.minutes == 5
+    with pytest.raises(ValueError, match="in order"):
+        detector.process(START_MINUTE + 9, [])
+
+
+def test_keys_not_seen_for_a_long_time_are_forgotten() -> None:
+    config = replace(CONFIG, evict_after=60)
+    detector, _ = detect(minutes_of(60), config)
+    assert len(detector.keys) > 20
+    empty = START_MINUTE + 60
+    while empty % 60:
+        empty += 1
+    detector.process(empty + 120, [])
+    assert detector.keys == {} and detector.stats.evicted > 20
+
+
+def test_phrase_baselines_stay_within_their_capacity() -> None:
+    bursts = PhraseBursts(half_life=60.0)
+    config = replace(CONFIG, gram_capacity=1000)
+    for minute in range(50):
+        counts = {minute * 100_000 + g: 1 for g in range(300)}
+        bursts.step(minute, 300, counts, config)
+        assert len(bursts.table) <= 1000
+    assert bursts.floor > 0.0
+
+
+def test_overlapping_grams_of_one_burst_are_clustered() -> None:
+    units = {1: {"a", "b", "c", "d"}, 2: {"a", "b", "c"}, 3: {"b", "c", "d", "e"}, 4: {"x", "y"}}
+    assert cluster_grams(units) == [[1, 3, 2], [4]]
