@@ -1,10 +1,13 @@
-r"""The voc-stream dataflow: messages in, enriched rows and dead letters out.
+r"""The voc-stream dataflow: messages in; enriched rows, alerts and dead letters out.
 
     read -> parse -> prepare -> batch -> enrich -> write-messages
-               \\-------\\----------------\\-----> write-dead-letters
+               \\-------\\----------------\\------\\--> write-dead-letters
+                                                \\-> detect -> write-alerts
+                                                            \\-> write-late-items
 
 ``build_flow(settings)`` wires the configured source and the ClickHouse sinks; tests pass
-their own source and sinks through ``FlowIO``.
+their own source and sinks through ``FlowIO`` (without ``alerts`` and ``late_items`` sinks
+the detection steps are left out).
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ from datetime import datetime, timedelta
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
-from bytewax.inputs import Source
+from bytewax.inputs import FixedPartitionedSource, Source
 from bytewax.outputs import Sink
 
 from flows.batching import batch
+from flows.detect.config import DetectConfig
+from flows.detect.flow import DetectProbe, detect
 from flows.records import Parsed, Prepared, RawRecord
 from flows.settings import Settings
 from flows.sinks.clickhouse import ClickHouseSink, WriteObserver
 from flows.steps import Enrich, EnricherFactory, Preparer, parse_record, utc_now
 from nlp.types import Enricher
-from schemas.rows import DeadLetter, StoredMessage
+from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class FlowIO:
     source: Source[RawRecord]
     messages: Sink[Sequence[StoredMessage]]
     dead_letters: Sink[Sequence[DeadLetter]]
+    alerts: Sink[Sequence[AlertRow]] | None = None
+    late_items: Sink[Sequence[LateItem]] | None = None
 
 
 def source_for(settings: Settings) -> Source[RawRecord]:
@@ -62,6 +69,8 @@ def default_io(settings: Settings, observer: WriteObserver | None = None) -> Flo
         source=source_for(settings),
         messages=ClickHouseSink(settings, "messages", StoredMessage.COLUMNS, observer),
         dead_letters=ClickHouseSink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
+        alerts=ClickHouseSink(settings, "alerts", AlertRow.COLUMNS, observer),
+        late_items=ClickHouseSink(settings, "late_items", LateItem.COLUMNS, observer),
     )
 
 
@@ -88,9 +97,20 @@ def build_flow(
     *,
     enricher: EnricherFactory | None = None,
     clock: Callable[[], datetime] = utc_now,
+    detect_config: DetectConfig | None = None,
+    detect_probe: DetectProbe | None = None,
 ) -> Dataflow:
-    """Build the dataflow for these settings (nothing is read or loaded until it runs)."""
+    """Build the dataflow for these settings (nothing is read or loaded until it runs).
+
+    ``detect_config`` tunes the emerging-issue detectors; ``detect_probe`` is called with
+    the detector when the input ends (benchmarks read its counters).
+    """
     io = io or default_io(settings)
+    if (io.alerts is None) != (io.late_items is None):
+        from schemas.errors import ConfigError
+
+        msg = "FlowIO needs both an alerts and a late_items sink, or neither (no detection)"
+        raise ConfigError(msg)
     preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
     enrich = Enrich(enricher or default_enricher(settings), now=clock)
 
@@ -119,6 +139,13 @@ def build_flow(
         op.flat_map("enrich-failures", enriched, lambda b: b.dead),
     )
     op.output("write-dead-letters", op.map("one-row-batches", dead, lambda d: [d]), io.dead_letters)
+    if io.alerts is not None and io.late_items is not None:
+        parts = io.source.list_parts if isinstance(io.source, FixedPartitionedSource) else None
+        config = detect_config or DetectConfig()
+        found = detect("detect", enriched, config, clock, detect_probe, parts)
+        # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]
+        op.output("write-alerts", found.alerts, io.alerts)
+        op.output("write-late-items", found.late_items, io.late_items)
     return flow
 
 

@@ -53,7 +53,12 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class EnrichedBatch:
-    """The output of enriching one micro-batch: rows to store and messages that failed."""
+    """The output of enriching one micro-batch: rows to store and messages that failed.
+
+    ``origin`` is the source partition the micro-batch came from (the detectors keep one
+    event-time clock per partition).
+    """
 
     rows: list[StoredMessage]
     dead: list[DeadLetter]
+    origin: str = ""

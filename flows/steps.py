@@ -214,7 +214,7 @@ class Enrich:
 
     def __call__(self, keyed_batch: tuple[str, list[Prepared]]) -> EnrichedBatch:
         """Enrich one keyed micro-batch into stored rows plus dead letters."""
-        _, batch = keyed_batch
+        origin, batch = keyed_batch
         enricher = self.enricher
         results: Sequence[Enrichment | Exception]
         try:
@@ -248,7 +248,7 @@ class Enrich:
                 )
             else:
                 rows.append(stored_message(prepared, result, now))
-        return EnrichedBatch(rows, dead)
+        return EnrichedBatch(rows, dead, origin)
 
     @staticmethod
     def _enrich_one(enricher: Enricher, prepared: Prepared) -> Enrichment | Exception:

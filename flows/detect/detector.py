@@ -268,6 +268,7 @@ class DetectorStats:
     """Counters for benchmarks and logs."""
 
     minutes: int = 0
+    messages: int = 0
     fires: Counter[str] = field(default_factory=Counter)
     absorbed: Counter[str] = field(default_factory=Counter)
     opened: Counter[str] = field(default_factory=Counter)
@@ -321,6 +322,7 @@ class Detector:
         config = self.config
         self.last_minute = minute
         self.stats.minutes += 1
+        self.stats.messages += len(records)
         data = MinuteData.build(minute, records)
         self.history.append(data)
         if len(self.history) > config.history_minutes:

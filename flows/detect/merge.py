@@ -11,8 +11,10 @@ hands minute ``m`` over when every partition is known to be past it:
   wall-clock time, in which case its progress is extrapolated with the wall clock from its
   last closed window (a quiet partition in live traffic does not hold every minute back; a
   finished file does not hold a replay back forever);
-- nothing is handed over during the first ``startup_grace_s`` wall-clock seconds, so a
-  partition that starts a little later than the others is known before minutes close.
+- the partitions the source declares (``declare``) are waited for from the start, up to
+  ``idle_grace_s`` each; when the source declares none, nothing is handed over during the
+  first ``startup_grace_s`` wall-clock seconds instead, so a partition that starts a
+  little later than the others is known before minutes close.
 
 Messages of a minute that was already handed over are *late at merge*: returned to the
 caller (they become ``late_items`` rows), not counted. In a replay where every partition
@@ -30,9 +32,9 @@ from flows.detect.signals import Signal
 
 @dataclass(slots=True)
 class OriginProgress:
-    """The last minute a partition closed and when (wall-clock epoch seconds)."""
+    """The last minute a partition closed (None: not yet) and when (wall-clock seconds)."""
 
-    closed_through: int
+    closed_through: int | None
     seen: float
 
 
@@ -54,6 +56,15 @@ class MinuteMerger:
     pending: dict[int, list[Signal]] = field(default_factory=dict)
     closed_through: int | None = None
     started: float | None = None
+    declared: bool = False
+
+    def declare(self, origins: list[str], now: float) -> None:
+        """Wait for these partitions (the source's own list) before closing minutes."""
+        for origin in origins:
+            self.origins.setdefault(origin, OriginProgress(None, now))
+        self.declared = bool(origins)
+        if self.started is None:
+            self.started = now
 
     def add(self, origin: str, minute: int, signals: list[Signal], now: float) -> list[LateSignal]:
         """Take a closed minute window of one partition; return its messages if too late."""
@@ -63,7 +74,8 @@ class MinuteMerger:
         if progress is None:
             self.origins[origin] = OriginProgress(minute, now)
         else:
-            progress.closed_through = max(progress.closed_through, minute)
+            last = progress.closed_through
+            progress.closed_through = minute if last is None else max(last, minute)
             progress.seen = now
         if self.closed_through is not None and minute <= self.closed_through:
             watermark = datetime.fromtimestamp((self.closed_through + 1) * 60, UTC)
@@ -73,11 +85,17 @@ class MinuteMerger:
 
     def frontier(self, now: float) -> int | None:
         """The last minute every partition is past, or None while starting up."""
-        if self.started is None or now < self.started + self.startup_grace_s:
+        if self.started is None:
+            return None
+        if not self.declared and now < self.started + self.startup_grace_s:
             return None
         bound = math.inf
         for progress in self.origins.values():
             idle = max(0.0, now - progress.seen - self.idle_grace_s)
+            if progress.closed_through is None:
+                if not idle:
+                    return None  # a declared partition that has not reported yet
+                continue
             bound = min(bound, (progress.closed_through + 1) * 60 + idle)
         if math.isinf(bound):
             return None
@@ -105,8 +123,11 @@ class MinuteMerger:
         if not self.pending or self.started is None:
             return None
         need = (min(self.pending) + 1) * 60
-        due = self.started + self.startup_grace_s
+        due = self.started if self.declared else self.started + self.startup_grace_s
         for progress in self.origins.values():
+            if progress.closed_through is None:
+                due = max(due, progress.seen + self.idle_grace_s)
+                continue
             behind = need - (progress.closed_through + 1) * 60
             if behind > 0:
                 due = max(due, progress.seen + self.idle_grace_s + behind)
