@@ -454,9 +454,11 @@ def config() -> None:
 
 
 def _register() -> None:
+    from flows.alerts_cli import alerts
     from flows.simulator.cli import simulate
 
     cli.add_command(simulate)
+    cli.add_command(alerts)
 
 
 _register()

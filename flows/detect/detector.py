@@ -481,11 +481,22 @@ class Detector:
         state = self.keys.get(key)
         return state.family(family) if state is not None else None
 
-    def _excess(self, key: Key, family: str) -> float:
+    def _excess(self, key: Key, family: str, minutes: set[int] | None = None) -> float:
+        """Messages above expectation over ``minutes`` (default: the recent ones)."""
         monitor = self._monitor(key, family)
         if monitor is None:
             return 0.0
-        return sum(m.observed - m.expected for m in monitor.recent)
+        return sum(
+            m.observed - m.expected
+            for m in monitor.recent
+            if minutes is None or m.minute in minutes
+        )
+
+    def _hot_minutes(self, key: Key, family: str) -> set[int]:
+        """The elevated recent minutes of a key (its last minute if none is)."""
+        monitor = self.keys[key].family(family)
+        hot = {m.minute for m in monitor.recent if m.elevated}
+        return hot or {monitor.recent[-1].minute}
 
     def _drill(self, key: Key, family: str, minute: int) -> Key:
         """The key an alert should name for a volume fire on ``key`` (module docstring)."""
@@ -495,20 +506,22 @@ class Detector:
         topic_monitor = self._monitor(topic, family)
         if key != topic and topic_monitor is not None and topic_monitor.recent[-1].elevated:
             _o, _e, score = topic_monitor.score_window(config)
-            topic_excess = self._excess(topic, family)
+            minutes = self._hot_minutes(topic, family)
+            topic_excess = self._excess(topic, family, minutes)
             if score >= config.fire_score and (
                 topic_excess <= 0
-                or self._excess(key, family) < config.drill_coverage * topic_excess
+                or self._excess(key, family, minutes) < config.drill_coverage * topic_excess
             ):
                 start = topic
-        base = self._excess(start, family)
+        minutes = self._hot_minutes(start, family)
+        base = self._excess(start, family, minutes)
         if base <= 0:
             return start
         best: tuple[int, float, str, Key] = (start.depth, 1.0, "", start)
         for other, state in self.keys.items():
             if other == start or not start.contains(other) or not state.all.warm(minute, config):
                 continue
-            excess = self._excess(other, family)
+            excess = self._excess(other, family, minutes)
             coverage = excess / base
             if coverage >= config.drill_coverage and excess >= config.min_volume / 2:
                 candidate = (other.depth, coverage, "|".join(other), other)

@@ -1,0 +1,158 @@
+"""Alerts and late items through the real sinks into embedded ClickHouse; `voc alerts`."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from flows.alerts_cli import ALERTS_SQL, SELECTED
+from flows.cli import cli
+from flows.clickhouse import close_deferred, connect
+from flows.dataflow import build_flow, default_io
+from flows.runner import WriteCounter, run_flow
+from flows.settings import Settings, load_settings
+from schemas.migrate import migrate
+from schemas.rows import AlertRow
+from tests.conftest import jsonl
+from tests.detect.support import START, TopicEnricher, background_messages, incident_messages
+from tests.detect.test_flow import CONFIG, KEK
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, WriteCounter]]:
+    """Stream a JSONL file with one incident and one late message into a fresh database."""
+    folder = tmp_path_factory.mktemp("alerts")
+    rng = random.Random(21)
+    messages: list[dict[str, Any]] = []
+    for minute in range(125):
+        batch = list(background_messages(rng, minute, 60.0))
+        if 80 <= minute < 92:
+            batch += list(incident_messages(rng, minute, 15.0, KEK))
+        messages += sorted(batch, key=lambda m: m["created_at"])
+    late = {"source": "review", "channel": "tiki", "text": "giao hàng nhanh",
+            "created_at": START + timedelta(minutes=40)}  # fmt: skip
+    messages.insert(len(messages) // 2, late)
+    for n, message in enumerate(messages):
+        message["id"] = f"m{n}"
+        message["created_at"] = message["created_at"].isoformat()
+    path = folder / "feedback.jsonl"
+    path.write_bytes(jsonl(messages))
+    settings = load_settings(
+        clickhouse_dsn=f"chdb://{folder / 'chdb'}",
+        source="file",
+        input_path=str(path),
+        batch_size=256,
+        batch_timeout_s=0.2,
+    )
+    client = connect(settings, create_database=True)
+    migrate(client)
+    client.close()
+    counter = WriteCounter()
+    flow = build_flow(
+        settings, default_io(settings, counter), enricher=TopicEnricher, detect_config=CONFIG
+    )
+    run_flow(flow, counter, quiet=True)
+    yield settings, counter
+    close_deferred()
+
+
+@pytest.fixture
+def client(streamed: tuple[Settings, WriteCounter]) -> Iterator[Any]:
+    c = connect(streamed[0])
+    yield c
+    c.close()
+
+
+def test_alert_revisions_and_late_items_land_in_clickhouse(
+    streamed: tuple[Settings, WriteCounter], client: Any
+) -> None:
+    counts = streamed[1].snapshot()
+    assert counts["late_items"] == 1 and counts["alerts"] >= 2
+    latest = client.query(
+        "SELECT id, revision, status, kind, topic, channel, phrase, length(sample_ids), "
+        "channel_breakdown, resolved_at IS NOT NULL FROM alerts FINAL"
+    ).result_rows
+    assert len(latest) == 1
+    _id, revision, status, kind, topic, channel, phrase, samples, breakdown, resolved = latest[0]
+    assert (status, topic, channel, bool(resolved)) == ("resolved", "delivery", "shopee", True)
+    assert kind in ("volume_spike", "emerging_phrase") and "kẹt ở kho" in phrase
+    assert samples >= 5 and set(breakdown) == {"shopee"}
+    assert counts["alerts"] == revision  # every revision was written; FINAL shows the last
+    late = client.query(
+        "SELECT id, stage, channel, watermark > created_at FROM late_items"
+    ).result_rows
+    assert [tuple(r) for r in late] == [("m" + _late_id(client), "detect-window", "tiki", True)]
+    stored = client.query(
+        "SELECT count() FROM messages FINAL WHERE id = {id:String}",
+        parameters={"id": late[0][0]},
+    ).result_rows
+    assert stored == [(1,)]  # a late message is still stored
+
+
+def _late_id(client: Any) -> str:
+    rows = client.query(
+        "SELECT id FROM messages FINAL WHERE created_at = {t:DateTime64(3, 'UTC')}",
+        parameters={"t": START + timedelta(minutes=40)},
+    ).result_rows
+    return str(rows[0][0]).removeprefix("m")
+
+
+def test_the_alerts_query_selects_the_alert_row_columns() -> None:
+    selected = ALERTS_SQL.split("FROM")[0].removeprefix("\nSELECT").replace("\n", " ")
+    assert tuple(c.strip() for c in selected.split(",")) == SELECTED == AlertRow.COLUMNS
+
+
+def voc_alerts(settings: Settings, *args: str) -> Any:
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    return CliRunner().invoke(cli, ["alerts", "--dsn", dsn, "--last", "3650d", *args])
+
+
+def test_voc_alerts_json_lists_the_alert_with_its_samples(
+    streamed: tuple[Settings, WriteCounter],
+) -> None:
+    result = voc_alerts(streamed[0], "--json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert len(listed) == 1
+    alert = listed[0]
+    assert alert["status"] == "resolved" and alert["opened_at"].endswith("Z")
+    assert len(alert["sample_texts"]) >= 5 and all("kẹt" in t for t in alert["sample_texts"])
+    filtered = voc_alerts(streamed[0], "--json", "--status", "open")
+    assert json.loads(filtered.output) == []
+    other_kind = voc_alerts(streamed[0], "--json", "--kind", "negative_share")
+    assert json.loads(other_kind.output) == []
+    recent = voc_alerts(streamed[0], "--json", "--last", "1h")  # event time is in 2026
+    assert len(json.loads(recent.output)) == (1 if alert["updated_at"] >= _hour_ago() else 0)
+
+
+def _hour_ago() -> str:
+    from datetime import UTC, datetime
+
+    return (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+
+def test_voc_alerts_prints_panels_with_key_terms_channels_and_samples(
+    streamed: tuple[Settings, WriteCounter],
+) -> None:
+    result = voc_alerts(streamed[0])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "delivery @ shopee" in text and "resolved" in text
+    assert "top terms:" in text and "channels: shopee" in text
+    assert "kẹt ở kho trung chuyển" in text
+    assert voc_alerts(streamed[0], "--kind", "negative_share").output.strip() == "No alerts match."
+
+
+def test_voc_alerts_on_a_database_without_migrations_is_one_error_line(tmp_path: Path) -> None:
+    settings = load_settings(clickhouse_dsn=f"chdb://{tmp_path / 'empty'}")
+    connect(settings, create_database=True).close()
+    result = voc_alerts(settings)
+    assert result.exit_code != 0
+    assert "voc migrate" in str(result.exception)
