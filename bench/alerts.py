@@ -29,7 +29,9 @@ volume); recall over every incident is printed too, with recall by baseline rate
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import pickle
 import statistics
 import sys
 import threading
@@ -320,6 +322,9 @@ class FlowResult:
     keys: int
     warm_keys: int
     detector_minutes: int
+    gram_baselines: int
+    state_bytes: int
+    snapshot_seconds: float
 
 
 def run_flow_once(run_plan: Plan, *, workers: int, partitions: int) -> FlowResult:
@@ -352,6 +357,10 @@ def run_flow_once(run_plan: Plan, *, workers: int, partitions: int) -> FlowResul
     else:
         cluster_main(flow, [], 0, worker_count_per_proc=workers)
     detector = probes[0]
+    began = time.perf_counter()
+    copied = copy.deepcopy(detector)  # what a recovery snapshot of the detector costs
+    snapshot_seconds = time.perf_counter() - began
+    state_bytes = len(pickle.dumps(copied, protocol=pickle.HIGHEST_PROTOCOL))  # its stored size
     return FlowResult(
         alerts=[row for batch in alerts for row in batch],
         messages=counts["messages"],
@@ -360,6 +369,9 @@ def run_flow_once(run_plan: Plan, *, workers: int, partitions: int) -> FlowResul
         keys=len(detector.keys),
         warm_keys=detector.warm_keys(),
         detector_minutes=detector.stats.minutes,
+        gram_baselines=len(detector.phrases.table),
+        state_bytes=state_bytes,
+        snapshot_seconds=round(snapshot_seconds, 3),
     )
 
 
@@ -398,7 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "late_items": result.late_items,
             "keys_monitored": result.keys,
             "keys_warm": result.warm_keys,
+            "gram_baselines": result.gram_baselines,
+            "detector_state_bytes": result.state_bytes,
+            "detector_snapshot_seconds": result.snapshot_seconds,
             "seconds": round(seconds, 1),
+            "messages_per_second": round(result.messages / seconds),
         }
         runs.append(figs)
         _print_run(figs)
@@ -416,7 +432,10 @@ def _print_run(figs: dict[str, Any]) -> None:
     t, a = figs["target"], figs["all"]
     print(
         f"seed {figs['seed']}: {figs['messages']:,} messages, {figs['keys_monitored']} keys "
-        f"({figs['keys_warm']} warm), {figs['late_items']} late items, {figs['seconds']} s\n"
+        f"({figs['keys_warm']} warm), {figs['late_items']} late items, {figs['seconds']} s "
+        f"({figs['messages_per_second']:,} msgs/s)\n"
+        f"  detector state {figs['detector_state_bytes'] / 1e6:.1f} MB pickled, deep copy "
+        f"{figs['detector_snapshot_seconds']} s, {figs['gram_baselines']:,} phrase baselines\n"
         f"  target recall {t['detected']}/{t['incidents']} = {t['recall']}, "
         f"median delay {t['median_delay_min']} min, p95 {t['p95_delay_min']} min\n"
         f"  all incidents {a['detected']}/{a['incidents']} = {a['recall']}; "

@@ -18,6 +18,7 @@ messages (:func:`cluster_grams`).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,21 @@ class PhraseBursts:
     first_minute: int | None = None
     tracks: dict[int, GramTrack] = field(default_factory=dict)
     last: dict[int, Minute] = field(default_factory=dict)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> PhraseBursts:
+        return PhraseBursts(
+            self.half_life,
+            dict(self.table),
+            self.total,
+            self.base_minute,
+            self.floor,
+            self.first_minute,
+            {
+                gram: GramTrack(list(t.recent), copy.deepcopy(t.trigger))
+                for gram, t in self.tracks.items()
+            },
+            dict(self.last),
+        )
 
     def _scale(self, minute: int) -> float:
         if self.base_minute is None:
@@ -133,7 +149,7 @@ class PhraseBursts:
             expected = sum(m.expected for m in track.recent if m.elevated)
             window = poisson_score(observed, expected)
             if elevated:
-                persistent = track.trigger.elevated_count() + 1 >= config.persist_k
+                persistent = track.trigger.elevated_count(minute, config) + 1 >= config.persist_k
                 fire = observed >= config.phrase_min_total and (
                     (persistent and window >= config.phrase_fire_score)
                     or (score >= config.phrase_strong_score)

@@ -89,11 +89,11 @@ class DetectConfig:
     warmup: int = 60
     min_baseline: float = 3.0
     persist_k: int = 2
-    persist_n: int = 3
-    elevated_score: float = 2.5
-    min_ratio: float = 1.8
+    persist_n: int = 4
+    elevated_score: float = 1.5
+    min_ratio: float = 1.5
     count_z: float = 1.5
-    fire_score: float = 7.0
+    fire_score: float = 6.0
     strong_score: float = 10.0
     min_volume: int = 8
     min_minute_volume: int = 3

@@ -59,6 +59,7 @@ phrase: 15 messages); ``info`` otherwise.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 from collections import Counter
@@ -164,6 +165,15 @@ class KeyState:
     def family(self, name: str) -> VolumeMonitor:
         """The volume monitor of all messages or of negative ones."""
         return self.complaints if name == COMPLAINTS else self.all
+
+    def hot(self) -> bool:
+        """Whether any of the key's monitors is hot (then it is stepped every minute)."""
+        return self.all.trigger.hot or self.complaints.trigger.hot or self.negative.trigger.hot
+
+    def __deepcopy__(self, memo: dict[int, object]) -> KeyState:
+        return KeyState(
+            copy.deepcopy(self.all), copy.deepcopy(self.complaints), copy.deepcopy(self.negative)
+        )
 
 
 @dataclass(slots=True)
@@ -333,17 +343,25 @@ class Detector:
         volume_events: list[tuple[Key, str, str]] = []
         negative_events: list[tuple[Key, str]] = []
         total = data.total
+        units_of, negatives_of = data.units, data.negatives
         for key, state in self.keys.items():
-            units = data.units.get(key)
+            units = units_of.get(key)
+            if units is None and not state.hot():  # most keys, most minutes: only learn
+                state.all.idle(minute, total, config)
+                state.complaints.idle(minute, total, config)
+                continue
             x = len(units) if units else 0
-            negatives = data.negatives.get(key)
+            negatives = negatives_of.get(key)
             y = len(negatives) if negatives else 0
             event = state.all.step(minute, x, total, config)
             if event:
                 volume_events.append((key, ALL, event))
-            event = state.complaints.step(minute, y, total, config)
-            if event:
-                volume_events.append((key, COMPLAINTS, event))
+            if y or state.complaints.trigger.hot:
+                event = state.complaints.step(minute, y, total, config)
+                if event:
+                    volume_events.append((key, COMPLAINTS, event))
+            else:
+                state.complaints.idle(minute, total, config)
             event = state.negative.step(minute, y, x, state.all.warm(minute, config), config)
             if event:
                 negative_events.append((key, event))
@@ -354,9 +372,10 @@ class Detector:
         for alert in self._active(minute):
             if alert.status == "open":
                 self._track(alert, minute)
-        for key, family, event in volume_events:
-            if event == FIRE:
-                self._on_volume_fire(key, family, minute)
+        fires = [(k, f) for k, f, e in volume_events if e == FIRE]
+        fires.sort(key=lambda kf: (-self._excess(kf[0], kf[1]), kf[0], kf[1]))
+        for key, family in fires:  # the largest first: smaller concurrent ones may join it
+            self._on_volume_fire(key, family, minute)
         for gram_event in gram_events:
             if gram_event.event == FIRE:
                 self._on_phrase_fire(gram_event.gram, minute)
@@ -641,7 +660,7 @@ class Detector:
             self.stats.absorbed[NEGATIVE_SHARE] += 1
             return
         monitor = self.keys[key].negative
-        ys, xs, q = monitor.window()
+        ys, xs, q = monitor.window(minute, self.config)
         first = next((m.minute for m in monitor.recent if m.elevated), minute)
         if self._collateral(key, first, ys - q * xs, active):
             self.stats.absorbed[NEGATIVE_SHARE] += 1

@@ -23,8 +23,9 @@ learns the new level. All state is plain numbers and short lists (snapshot-able)
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flows.detect.config import DetectConfig
 from flows.detect.stats import EwMeanVar, binomial_score, half_life_factor, poisson_score
@@ -38,14 +39,14 @@ class Trigger:
     """k-of-n persistence with a fast path for strong evidence, then resolve on quiet.
 
     ``step`` returns ``"fire"`` when the key turns hot, ``"resolve"`` when a hot key has
-    been quiet for ``resolve_after`` minutes in a row, else ``None``.
+    been quiet for ``resolve_after`` minutes in a row, else ``None``. Elevated minutes are
+    kept by number, so a key may skip quiet minutes while it is not hot.
     """
 
-    marks: list[bool] = field(default_factory=list)
+    elevated: list[int] = field(default_factory=list)
     hot: bool = False
     hot_since: int = -1
     quiet_run: int = 0
-    last_elevated: int = -1
 
     def step(
         self,
@@ -56,11 +57,10 @@ class Trigger:
         config: DetectConfig,
     ) -> str | None:
         """Record one minute; ``fire`` says the evidence of the window is enough."""
-        self.marks.append(elevated)
-        if len(self.marks) > config.persist_n:
-            del self.marks[0]
         if elevated:
-            self.last_elevated = minute
+            self.elevated.append(minute)
+            if len(self.elevated) > config.persist_n:
+                del self.elevated[0]
         if not self.hot:
             if fire:
                 self.force_hot(minute)
@@ -70,7 +70,7 @@ class Trigger:
         if self.quiet_run >= config.resolve_after:
             self.hot = False
             self.quiet_run = 0
-            self.marks.clear()
+            self.elevated.clear()
             return RESOLVE
         return None
 
@@ -80,9 +80,12 @@ class Trigger:
         self.hot_since = minute
         self.quiet_run = 0
 
-    def elevated_count(self) -> int:
-        """Elevated minutes among the last ``n``."""
-        return sum(self.marks)
+    def elevated_count(self, minute: int, config: DetectConfig) -> int:
+        """Elevated minutes among the ``persist_n - 1`` before ``minute``."""
+        return sum(1 for m in self.elevated if minute - config.persist_n < m < minute)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Trigger:
+        return Trigger(list(self.elevated), self.hot, self.hot_since, self.quiet_run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,7 @@ class VolumeMonitor:
         fire = False
         if elevated:
             observed, _expected, window = self.score_window(config)
-            persistent = self.trigger.elevated_count() + 1 >= config.persist_k
+            persistent = self.trigger.elevated_count(minute, config) + 1 >= config.persist_k
             fire = observed >= config.min_volume and (
                 (persistent and window >= config.fire_score)
                 or (score >= config.strong_score and x >= config.min_volume)
@@ -190,6 +193,29 @@ class VolumeMonitor:
         if x:
             self.last_seen = minute
         return event
+
+    def idle(self, minute: int, total: int, config: DetectConfig) -> None:
+        """A minute without messages of this key while it is not hot: only learn."""
+        e = self.expected(total)
+        self.recent.append(Minute(minute, 0, e, 0.0, False))
+        if len(self.recent) > config.persist_n:
+            del self.recent[0]
+        decay = half_life_factor(config.share_half_life)
+        self.share_x *= decay
+        self.share_rest = self.share_rest * decay + total
+        self.count.update(0.0, half_life_factor(config.count_half_life))
+
+    def __deepcopy__(self, memo: dict[int, object]) -> VolumeMonitor:
+        return VolumeMonitor(
+            self.first_minute,
+            self.last_seen,
+            self.share_x,
+            self.share_rest,
+            replace(self.count),
+            replace(self.dispersion),
+            list(self.recent),
+            copy.deepcopy(self.trigger),
+        )
 
     def _learn(
         self, minute: int, x: int, rest: int, e: float, elevated: bool, config: DetectConfig
@@ -245,9 +271,8 @@ class NegativeMonitor:
             del self.counts[0]
         fire = False
         if elevated:
-            ys = sum(c[0] for c, m in zip(self.counts, self.recent, strict=True) if m.elevated)
-            xs = sum(c[1] for c, m in zip(self.counts, self.recent, strict=True) if m.elevated)
-            persistent = self.trigger.elevated_count() + 1 >= config.persist_k
+            ys, xs, _q = self.window(minute, config)
+            persistent = self.trigger.elevated_count(minute, config) + 1 >= config.persist_k
             fire = ys >= config.negative_min_total and (
                 (persistent and binomial_score(ys, xs, q) >= config.fire_score)
                 or (score >= config.strong_score)
@@ -260,9 +285,28 @@ class NegativeMonitor:
             self.messages = self.messages * decay + x
         return event
 
-    def window(self) -> tuple[int, int, float]:
-        """Negatives, messages and the baseline share over the elevated recent minutes."""
-        ys = sum(c[0] for c, m in zip(self.counts, self.recent, strict=True) if m.elevated)
-        xs = sum(c[1] for c, m in zip(self.counts, self.recent, strict=True) if m.elevated)
+    def window(self, minute: int, config: DetectConfig) -> tuple[int, int, float]:
+        """Negatives, messages and the baseline share over the elevated recent minutes.
+
+        A key is not stepped in minutes without messages unless hot, so older entries than
+        the last ``persist_n`` minutes are left out by their minute.
+        """
+        first = minute - config.persist_n
+        kept = [
+            (c, m)
+            for c, m in zip(self.counts, self.recent, strict=True)
+            if m.elevated and m.minute > first
+        ]
+        ys = sum(c[0] for c, _m in kept)
+        xs = sum(c[1] for c, _m in kept)
         q = self.recent[-1].expected if self.recent else self.share()
         return ys, xs, q
+
+    def __deepcopy__(self, memo: dict[int, object]) -> NegativeMonitor:
+        return NegativeMonitor(
+            self.negatives,
+            self.messages,
+            list(self.recent),
+            list(self.counts),
+            copy.deepcopy(self.trigger),
+        )
