@@ -5,9 +5,10 @@ order (gaps are filled with empty minutes). Each minute it:
 
 1. counts the distinct units (a chat conversation is one unit) of every key, the units
    negative about each key's topic, and the units containing each gram;
-2. steps every :class:`~flows.detect.monitors.VolumeMonitor` and
-   :class:`~flows.detect.monitors.NegativeMonitor` (one per key seen) and the
-   :class:`~flows.detect.bursts.PhraseBursts`;
+2. steps, for every key seen, a :class:`~flows.detect.monitors.VolumeMonitor` of all its
+   units, one of its negative units (complaint volume: an issue usually shows there
+   first) and a :class:`~flows.detect.monitors.NegativeMonitor` of its negative share,
+   then the :class:`~flows.detect.bursts.PhraseBursts`;
 3. turns their fire and resolve events into alerts, one per incident (below);
 4. forgets keys not seen for ``evict_after`` minutes.
 
@@ -15,91 +16,85 @@ One incident, one alert
 -----------------------
 
 An incident usually lights up several detectors: a delivery problem on Shopee raises the
-volume of ``delivery``, ``delivery @ shopee``, the brands sold there, their negative share,
-and the phrases customers use. Fire events are handled in this order each minute: volume
-spikes, emerging phrases, negative shares. A fire event opens an alert only if it is not
-explained by an *active* alert (open, or resolved less than ``cooldown`` minutes ago):
+volume of ``delivery``, ``delivery @ shopee``, the brands sold there, their complaints and
+negative share, the phrases customers use, and the other topics the enricher finds in the
+same messages. Fire events are handled in this order each minute: volume spikes (the
+largest first), emerging phrases, negative shares. A fire event opens an alert only if no
+*active* alert (open, or resolved less than ``cooldown`` minutes ago) accounts for it:
 
-- **Drill-down.** A volume spike on a key is reported on the narrowest key that explains
-  at least ``drill_coverage`` of its excess messages (topic -> topic @ channel or
-  topic / brand -> topic / brand / product); if the topic as a whole is significant and
-  the firing key explains less than that share of it, the alert names the topic.
-- **Inside.** A key contained in an active alert's key (``delivery @ shopee`` inside
-  ``delivery``, and the other way: ``delivery`` when ``delivery @ shopee`` is active and
-  the rest of ``delivery`` is normal) is part of that incident.
-- **Explaining away.** Otherwise the active alerts' excess messages that fall in the
-  firing key are subtracted from its count; if what is left is no longer significant the
-  fire event is absorbed.
-- **Phrases and spikes.** A phrase whose messages are mostly covered by an active volume or
-  negative-share alert is added to that alert (its ``phrase`` column, first of its top
-  terms; one update revision) instead of opening its own. A phrase that fires first opens
-  an ``emerging_phrase`` alert (with the topic, channel and brand that hold at least 60% of
-  its messages); the volume spike of the same incident is then explained away by it. A
-  phrase concentrated in one topic that grows less than ``phrase_topic_ratio`` times faster
-  than the topic is the topic's spike, not an emerging phrase. Overlapping grams of one
-  burst ("lỗi thanh toán", "thanh toán momo") are clustered by shared messages and
-  stitched into one phrase ("lỗi thanh toán momo").
-- **Cooldown.** After an alert resolves, the same key and kind do not alert again for
+- **Drill-down.** A volume spike is reported on the narrowest key that explains at least
+  ``drill_coverage`` of its excess messages (topic -> topic @ channel or topic / brand ->
+  topic / brand / product); when the whole topic is significant and the firing key explains
+  less than that share of it, the alert names the topic.
+- **Inside.** A key contained in an active alert's key (``delivery @ shopee`` when
+  ``delivery`` is active) is part of that incident.
+- **Explaining away.** Otherwise the active alerts' excess messages that fall in the firing
+  key are subtracted from its count (all of them for ``delivery`` when ``delivery @ shopee``
+  is active); if what is left is no longer significant, the fire event is absorbed.
+- **Grouping.** A smaller rise that starts within ``onset_window`` minutes of an open
+  alert's first elevated minute, or on another topic of the same channel or brand within
+  ``group_window`` minutes of its opening, joins that alert: an outage, a bad batch or an
+  enricher's second topic spreads one incident over several keys.
+- **Phrases and spikes.** A phrase whose messages are mostly covered by an active alert is
+  added to it (its ``phrase`` column, first of its top terms) instead of opening its own;
+  a phrase that fires first opens an ``emerging_phrase`` alert (with the topic, channel and
+  brand that hold at least 60% of its messages) and the spike of the same incident is then
+  explained away by it. A phrase that grows less than ``phrase_topic_ratio`` times faster
+  than a key holding half of its messages is that key's spike, not an emerging phrase.
+  Overlapping grams of one burst ("lỗi thanh toán", "thanh toán momo") are clustered by
+  shared messages and stitched into one phrase ("lỗi thanh toán momo").
+- **Cooldown.** After an alert resolves, what it covered does not alert again for
   ``cooldown`` minutes.
 
 Alert rows
 ----------
 
-Each state change is a new revision of the alert's row: ``open`` (revision 1), at most a
-few ``open`` updates (severity escalates, a phrase is attached), then ``resolved``.
-``updated_at`` is the event time of the revision (the end of the minute that caused it);
-``opened_at`` is the end of the minute whose data completed the evidence. The id is a hash
-of kind, key and the opening minute, so replays and restarts give the same ids.
+Each state change is a new revision of the alert's row: ``open`` (revision 1), a few
+``open`` updates (severity escalates, a phrase is attached), then ``resolved``; several
+changes in one minute make one revision. ``updated_at`` is the event time of the revision
+(the end of the minute that caused it); ``opened_at`` is the end of the minute whose data
+completed the evidence. The id is a hash of kind, key, phrase and the opening minute, so
+replays and restarts give the same ids.
 
-Severity: ``critical`` when the alert window holds at least 5x the expected messages and
-50 more than expected (negative share: 0.4 above the baseline share with 50 negatives;
-phrase: 50 messages); ``warning`` at 3x and 15 more (share: 0.25 above with 15 negatives;
-phrase: 15 messages); ``info`` otherwise.
+Severities follow the rule of :mod:`flows.detect.alerts`; top terms, samples and the
+stitched phrase come from :mod:`flows.detect.describe`.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from flows.detect.alerts import (
+    ALL,
+    COMPLAINTS,
+    EMERGING_PHRASE,
+    NEGATIVE_SHARE,
+    SEVERITIES,
+    VOLUME_SPIKE,
+    Alert,
+    alert_id,
+    severity_of,
+)
 from flows.detect.bursts import GramEvent, PhraseBursts, cluster_grams, units_with
-from flows.detect.config import DETECTOR_VERSION, DetectConfig
+from flows.detect.config import DetectConfig
+from flows.detect.describe import (
+    channel_breakdown,
+    dominant,
+    lead_with,
+    pick_samples,
+    stitch,
+    top_terms,
+)
 from flows.detect.monitors import FIRE, RESOLVE, NegativeMonitor, VolumeMonitor
-from flows.detect.phrases import GramText, gram_spans
 from flows.detect.signals import PHRASE, TOPIC, Key, Signal
 from flows.detect.stats import binomial_score, poisson_score
 from schemas.rows import AlertRow
 
-VOLUME_SPIKE = "volume_spike"
-NEGATIVE_SHARE = "negative_share"
-EMERGING_PHRASE = "emerging_phrase"
-KINDS = (VOLUME_SPIKE, NEGATIVE_SHARE, EMERGING_PHRASE)
-SEVERITIES = ("info", "warning", "critical")
-
-_DOMINANT = 0.6
-_PHRASE_COVERED = 0.6
-_MAX_PHRASE_SYLLABLES = 8
-#: Messages whose text is re-read to write out phrases and top terms.
-_TEXT_SAMPLE = 80
-
-
-def minute_start(minute: int) -> datetime:
-    """The UTC start of an event-time minute index."""
-    return datetime.fromtimestamp(minute * 60, UTC)
-
-
-def alert_id(kind: str, key: Key, phrase: str, opened_minute: int) -> str:
-    """Stable incident id: the same kind, key and opening minute give the same id."""
-    text = (
-        "|".join((kind, key.type, key.topic, key.channel, key.brand, key.product, phrase))
-        + f"|{opened_minute}"
-    )
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
+#: A phrase whose messages are this much inside an active alert belongs to that alert.
+PHRASE_COVERED = 0.6
 
 
 @dataclass(slots=True)
@@ -141,10 +136,6 @@ class MinuteData:
         return cls(minute, records, len(unit_grams), units, negatives, grams)
 
 
-ALL = "all"
-COMPLAINTS = "complaints"
-
-
 @dataclass(slots=True)
 class KeyState:
     """The monitors of one key: all its messages, its negative ones, its negative share."""
@@ -174,103 +165,6 @@ class KeyState:
         return KeyState(
             copy.deepcopy(self.all), copy.deepcopy(self.complaints), copy.deepcopy(self.negative)
         )
-
-
-@dataclass(slots=True)
-class Alert:
-    """The state of one incident's alert (its rows are revisions of this)."""
-
-    id: str
-    kind: str
-    key: Key
-    phrase: str
-    grams: frozenset[int]
-    opened: int
-    window_start: int
-    last_active: int
-    severity: str
-    score: float
-    observed: float
-    expected: float
-    negatives: int = 0
-    messages: int = 0
-    pending_observed: float = 0.0
-    pending_expected: float = 0.0
-    pending_negatives: int = 0
-    pending_messages: int = 0
-    top_terms: tuple[str, ...] = ()
-    breakdown: dict[str, int] = field(default_factory=dict)
-    sample_ids: tuple[str, ...] = ()
-    sample_texts: tuple[str, ...] = ()
-    revision: int = 0
-    status: str = "open"
-    resolved: int | None = None
-    updated: int = 0
-    primary_gram: int = 0
-    family: str = ALL
-
-    def covers(self, record: Signal) -> bool:
-        """Whether a message belongs to this incident."""
-        if self.kind == EMERGING_PHRASE:
-            return not self.grams.isdisjoint(record.grams)
-        return self.key.matches(record)
-
-    def row(self) -> AlertRow:
-        """The current revision as a row of ``alerts``."""
-        key = self.key
-        end = self.last_active if self.status == "resolved" else self.updated
-        observed, expected = self.observed, self.expected
-        if self.kind == NEGATIVE_SHARE:
-            observed = self.negatives / self.messages if self.messages else 0.0
-        return AlertRow(
-            id=self.id,
-            revision=self.revision,
-            kind=self.kind,
-            status=self.status,
-            severity=self.severity,
-            key_type=key.type,
-            topic=key.topic,
-            channel=key.channel,
-            brand=key.brand,
-            product=key.product,
-            phrase=self.phrase,
-            window_start=minute_start(self.window_start),
-            window_end=minute_start(max(end, self.window_start) + 1),
-            observed=round(observed, 4),
-            expected=round(expected, 4),
-            score=round(min(self.score, 1e6), 3),
-            top_terms=self.top_terms,
-            channel_breakdown=dict(self.breakdown),
-            sample_ids=self.sample_ids,
-            sample_texts=self.sample_texts,
-            opened_at=minute_start(self.opened + 1),
-            updated_at=minute_start(self.updated + 1),
-            resolved_at=minute_start(self.resolved + 1) if self.resolved is not None else None,
-            detector_version=DETECTOR_VERSION,
-        )
-
-
-def severity_of(alert: Alert) -> str:
-    """The documented severity rule (module docstring)."""
-    if alert.kind == NEGATIVE_SHARE:
-        share = alert.negatives / alert.messages if alert.messages else 0.0
-        lift = share - alert.expected
-        if lift >= 0.4 and alert.negatives >= 50:
-            return "critical"
-        if lift >= 0.25 and alert.negatives >= 15:
-            return "warning"
-        return "info"
-    if alert.kind == EMERGING_PHRASE:
-        if alert.observed >= 50:
-            return "critical"
-        return "warning" if alert.observed >= 15 else "info"
-    expected = max(alert.expected, 1.0)
-    excess = alert.observed - alert.expected
-    if alert.observed >= 5 * expected and excess >= 50:
-        return "critical"
-    if alert.observed >= 3 * expected and excess >= 15:
-        return "warning"
-    return "info"
 
 
 @dataclass
@@ -429,18 +323,8 @@ class Detector:
         if minute <= alert.opened:
             return
         observed, expected, elevated, y, x = self._primary_minute(alert)
-        alert.pending_observed += observed
-        alert.pending_expected += expected
-        alert.pending_negatives += y
-        alert.pending_messages += x
+        alert.track(observed, expected, elevated, y, x)
         if elevated:
-            alert.observed += alert.pending_observed
-            if alert.kind != NEGATIVE_SHARE:
-                alert.expected += alert.pending_expected
-            alert.negatives += alert.pending_negatives
-            alert.messages += alert.pending_messages
-            alert.pending_observed = alert.pending_expected = 0.0
-            alert.pending_negatives = alert.pending_messages = 0
             alert.last_active = minute
 
     def _resolve(
@@ -709,19 +593,19 @@ class Detector:
             (
                 a
                 for a in active
-                if sum(1 for r in members if a.covers(r)) >= _PHRASE_COVERED * len(members)
+                if sum(1 for r in members if a.covers(r)) >= PHRASE_COVERED * len(members)
             ),
             None,
         )
         if owner is not None:
             self.stats.absorbed[EMERGING_PHRASE] += 1
             if owner.kind != EMERGING_PHRASE and owner.status == "open" and not owner.phrase:
-                phrase = _stitch(cluster, units_of, members)[0]
+                phrase = stitch(cluster, units_of, members)[0]
                 owner.phrase = phrase
-                owner.top_terms = _lead(phrase, owner.top_terms, config.top_terms)
+                owner.top_terms = lead_with(phrase, owner.top_terms, config.top_terms)
                 self._change(owner)
             return
-        phrase, folded, lead = _stitch(cluster, units_of, members)
+        phrase, folded, lead = stitch(cluster, units_of, members)
         track = self.phrases.tracks.get(lead, track)
         if not track.trigger.hot:
             track.trigger.force_hot(minute)
@@ -729,9 +613,9 @@ class Detector:
         expected = sum(m.expected for m in track.recent if m.elevated) or expected
         key = Key(
             PHRASE,
-            _dominant(t for r in members for t in r.topics[:1]),
-            channel=_dominant(r.channel for r in members),
-            brand=_dominant(r.brand for r in members if r.brand),
+            dominant(t for r in members for t in r.topics[:1]),
+            channel=dominant(r.channel for r in members),
+            brand=dominant(r.brand for r in members if r.brand),
         )
         self._open(
             EMERGING_PHRASE,
@@ -818,214 +702,12 @@ class Detector:
         if len(members) < config.samples:
             older = [r for d in self.history if d.minute < alert.window_start for r in d.records]
             members = [r for r in older if alert.covers(r)][-config.samples :] + members
-        terms, term_grams = self._top_terms(alert, members)
-        alert.top_terms = terms
-        breakdown: Counter[str] = Counter()
-        seen_units: set[str] = set()
-        for record in members:
-            if record.unit not in seen_units:
-                seen_units.add(record.unit)
-                breakdown[record.channel] += 1
-        alert.breakdown = dict(sorted(breakdown.items(), key=lambda kv: (-kv[1], kv[0])))
-        ranked = sorted(
-            members,
-            key=lambda r: (
-                term_grams.isdisjoint(r.grams),
-                not (r.negative or alert.key.topic in r.negative_topics),
-                r.created_at,
-                r.id,
-            ),
+        share = self.phrases.share
+        terms, term_grams = top_terms(
+            members, lambda gram: share(gram, minute), alert.phrase, alert.grams, config.top_terms
         )
-        picked: list[Signal] = []
-        texts: set[str] = set()
-        units: set[str] = set()
-        # messages holding top terms (distinct texts, then repeats), then the others
-        for with_terms, distinct in ((True, True), (True, False), (False, True), (False, False)):
-            for record in ranked:
-                if len(picked) == config.samples:
-                    break
-                text_key = " ".join(record.text_normalized.split())
-                if record.unit in units or (distinct and text_key in texts):
-                    continue
-                if with_terms and term_grams.isdisjoint(record.grams):
-                    continue
-                picked.append(record)
-                texts.add(text_key)
-                units.add(record.unit)
-        picked.sort(key=lambda r: (r.created_at, r.id))
+        alert.top_terms = terms
+        alert.breakdown = channel_breakdown(members)
+        picked = pick_samples(members, term_grams, alert.key.topic, config.samples)
         alert.sample_ids = tuple(r.id for r in picked)
         alert.sample_texts = tuple(r.text for r in picked)
-
-    def _top_terms(self, alert: Alert, members: list[Signal]) -> tuple[tuple[str, ...], set[int]]:
-        """Terms over-represented in the alert's messages, overlapping ones merged."""
-        config = self.config
-        if not members:
-            return ((alert.phrase,) if alert.phrase else ()), set(alert.grams)
-        counts: Counter[int] = Counter()
-        per_unit: dict[str, set[int]] = {}
-        for record in members:
-            seen = per_unit.setdefault(record.unit, set())
-            new = set(record.grams) - seen
-            seen |= new
-            counts.update(new)
-        units = len(per_unit)
-        minute = self.last_minute or 0
-        phrases = self.phrases
-        least = max(2, math.ceil(0.15 * units))
-        scored = []
-        for gram, c in counts.items():
-            if c < least:
-                continue
-            expected = units * phrases.share(gram, minute)
-            scored.append((c * math.log(c / max(expected, 1e-6)), gram))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        texts = _gram_texts({g for _, g in scored[: 4 * config.top_terms]}, members)
-        terms: list[str] = [alert.phrase] if alert.phrase else []
-        chosen: set[int] = set(alert.grams)
-        for _value, gram in scored:
-            text = texts.get(gram)
-            if text is None or any(_overlaps(text.folded, _fold_of(t)) for t in terms):
-                continue
-            longer = [
-                t
-                for g, t in texts.items()
-                if g != gram and text.folded in t.folded and counts[g] >= 0.8 * counts[gram]
-            ]
-            if longer:  # "lỗi thanh" inside "lỗi thanh toán momo": keep the longer one
-                text = max(longer, key=lambda t: (counts[t.id], t.syllables, t.folded))
-                if any(_overlaps(text.folded, _fold_of(t)) for t in terms):
-                    continue
-                gram = text.id
-            terms.append(text.surface)
-            chosen.add(gram)
-            if len(terms) >= config.top_terms:
-                break
-        return tuple(terms), chosen
-
-
-def _fold_of(text: str) -> str:
-    from flows.detect.phrases import fold
-
-    return " ".join(fold(text).split())
-
-
-def _overlaps(a: str, b: str) -> bool:
-    """Whether two folded phrases share a syllable run (one inside or overlapping the other)."""
-    if a in b or b in a:
-        return True
-    wa, wb = a.split(), b.split()
-    for size in range(min(len(wa), len(wb)) - 1, 0, -1):
-        if wa[-size:] == wb[:size] or wb[-size:] == wa[:size]:
-            return size >= 2 or min(len(wa), len(wb)) == 2
-    return False
-
-
-def _lead(phrase: str, terms: tuple[str, ...], limit: int) -> tuple[str, ...]:
-    folded = _fold_of(phrase)
-    rest = [t for t in terms if not _overlaps(_fold_of(t), folded)]
-    return (phrase, *rest)[:limit]
-
-
-def _dominant(values: Iterable[str]) -> str:
-    """The value holding at least 60% of ``values`` ('' when none does)."""
-    counts = Counter(values)
-    total = sum(counts.values())
-    if not total:
-        return ""
-    value, count = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return value if count >= _DOMINANT * total else ""
-
-
-def _gram_texts(grams: set[int], records: Sequence[Signal]) -> dict[int, GramText]:
-    """The most common written form of each gram among ``records``."""
-    forms: dict[int, Counter[str]] = {}
-    found: dict[int, GramText] = {}
-    read = 0
-    for record in records:
-        if grams.isdisjoint(record.grams):
-            continue
-        read += 1
-        if read > _TEXT_SAMPLE:
-            break
-        for text in gram_spans(record.text_normalized):
-            if text.id in grams:
-                forms.setdefault(text.id, Counter())[text.surface] += 1
-                found.setdefault(text.id, text)
-    out = {}
-    for gram, counter in forms.items():
-        surface = min(counter.items(), key=lambda kv: (-kv[1], -_marks(kv[0]), kv[0]))[0]
-        base = found[gram]
-        out[gram] = GramText(gram, base.folded, surface, base.syllables, 0, 0)
-    return out
-
-
-def _marks(text: str) -> int:
-    """Non-ASCII letters (diacritics): written forms with them read better."""
-    return sum(1 for ch in text if ord(ch) > 127)
-
-
-def _stitch(
-    cluster: list[int], units_of: dict[int, set[str]], members: list[Signal]
-) -> tuple[str, str, int]:
-    """Join the overlapping grams of one burst into one phrase.
-
-    Returns the phrase as most often written, its folded form (part of the alert id) and the
-    lead gram (the most frequent, longest gram of the cluster; its trigger resolves the alert).
-    """
-    top = max(len(units_of.get(g, ())) for g in cluster)
-    strong = {g for g in cluster if len(units_of.get(g, ())) >= 0.8 * top}
-    members = members[:_TEXT_SAMPLE]
-    forms: Counter[tuple[str, str]] = Counter()
-    lead_counts: Counter[tuple[int, int]] = Counter()
-    for record in members:
-        spans = [t for t in gram_spans(record.text_normalized) if t.id in strong]
-        if not spans:
-            continue
-        by_segment: dict[int, list[GramText]] = {}
-        for span in spans:
-            by_segment.setdefault(span.segment, []).append(span)
-        segment, chosen = max(by_segment.items(), key=lambda kv: (len(kv[1]), -kv[0]))
-        chosen.sort(key=lambda t: t.start)
-        start, end = chosen[0].start, chosen[0].start + chosen[0].syllables
-        for span in chosen[1:]:
-            if span.start <= end:
-                end = max(end, span.start + span.syllables)
-        end = min(end, start + _MAX_PHRASE_SYLLABLES)
-        runs = [t for t in gram_spans(record.text_normalized) if t.segment == segment]
-        words_s: dict[int, str] = {}
-        words_f: dict[int, str] = {}
-        for t in runs:
-            for i, (ws, wf) in enumerate(
-                zip(t.surface.split(), t.folded.split(), strict=True), start=t.start
-            ):
-                words_s[i], words_f[i] = ws, wf
-        if all(i in words_s for i in range(start, end)):
-            surface = " ".join(words_s[i] for i in range(start, end))
-            folded = " ".join(words_f[i] for i in range(start, end))
-            forms[(folded, surface)] += 1
-        for span in chosen:
-            lead_counts[(span.id, span.syllables)] += 1
-    if not forms:
-        gram = min(cluster, key=lambda g: (-len(units_of.get(g, ())), g))
-        texts = _gram_texts({gram}, members)
-        text = texts.get(gram)
-        if text is None:
-            return "", "", gram
-        return text.surface, text.folded, gram
-    by_folded: Counter[str] = Counter()
-    for (folded, _surface), count in forms.items():
-        by_folded[folded] += count
-    folded = min(by_folded.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))[0]
-    surface = min(
-        ((s, c) for (f, s), c in forms.items() if f == folded),
-        key=lambda kv: (-kv[1], -_marks(kv[0]), kv[0]),
-    )[0]
-    lead = min(
-        (g for g in strong),
-        key=lambda g: (
-            -len(units_of.get(g, ())),
-            -max((s for (i, s) in lead_counts if i == g), default=0),
-            g,
-        ),
-    )
-    return surface, folded, lead

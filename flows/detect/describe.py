@@ -1,0 +1,228 @@
+"""What an alert shows: top terms, a phrase stitched from overlapping grams, samples, channels.
+
+Pure functions over the alert's messages (:class:`~flows.detect.signals.Signal`). Texts are
+re-read (:func:`~flows.detect.phrases.gram_spans`) only for at most ``TEXT_SAMPLE``
+messages, so describing an alert stays cheap however large the incident.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+
+from flows.detect.phrases import GramText, fold, gram_spans, syllable_runs
+from flows.detect.signals import Signal
+
+#: Messages whose text is re-read to write out phrases and top terms.
+TEXT_SAMPLE = 80
+#: A value "dominates" a list when it holds at least this share of it.
+DOMINANT = 0.6
+MAX_PHRASE_SYLLABLES = 8
+
+
+def folded(text: str) -> str:
+    """Folded, single-spaced form of a phrase (for comparisons)."""
+    return " ".join(fold(text).split())
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether two folded phrases share a run of syllables (one in the other, or chained)."""
+    if a in b or b in a:
+        return True
+    wa, wb = a.split(), b.split()
+    for size in range(min(len(wa), len(wb)) - 1, 0, -1):
+        if wa[-size:] == wb[:size] or wb[-size:] == wa[:size]:
+            return size >= 2 or min(len(wa), len(wb)) == 2
+    return False
+
+
+def lead_with(phrase: str, terms: Sequence[str], limit: int) -> tuple[str, ...]:
+    """``phrase`` first, then the terms that do not overlap it."""
+    key = folded(phrase)
+    rest = [t for t in terms if not overlaps(folded(t), key)]
+    return (phrase, *rest)[:limit]
+
+
+def dominant(values: Iterable[str]) -> str:
+    """The value holding at least 60% of ``values`` ('' when none does)."""
+    counts = Counter(values)
+    total = sum(counts.values())
+    if not total:
+        return ""
+    value, count = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return value if count >= DOMINANT * total else ""
+
+
+def _marks(text: str) -> int:
+    """Non-ASCII letters (diacritics): written forms with them read better."""
+    return sum(1 for ch in text if ord(ch) > 127)
+
+
+def gram_texts(grams: set[int], records: Sequence[Signal]) -> dict[int, GramText]:
+    """The most common written form of each gram among (a sample of) ``records``."""
+    forms: dict[int, Counter[str]] = {}
+    found: dict[int, GramText] = {}
+    read = 0
+    for record in records:
+        if grams.isdisjoint(record.grams):
+            continue
+        read += 1
+        if read > TEXT_SAMPLE:
+            break
+        for text in gram_spans(record.text_normalized):
+            if text.id in grams:
+                forms.setdefault(text.id, Counter())[text.surface] += 1
+                found.setdefault(text.id, text)
+    out = {}
+    for gram, counter in forms.items():
+        surface = min(counter.items(), key=lambda kv: (-kv[1], -_marks(kv[0]), kv[0]))[0]
+        base = found[gram]
+        out[gram] = GramText(gram, base.folded, surface, base.syllables, 0, 0)
+    return out
+
+
+def top_terms(
+    members: Sequence[Signal],
+    share: Callable[[int], float],
+    phrase: str,
+    phrase_grams: frozenset[int],
+    limit: int,
+) -> tuple[tuple[str, ...], set[int]]:
+    """Terms over-represented in an alert's messages, and the ids of the grams chosen.
+
+    A gram in at least 15% of the messages (and two) is scored ``c * ln(c / e)``, ``c`` its
+    messages and ``e`` what its baseline ``share`` predicts; overlapping grams keep one
+    (the longer one when it is nearly as frequent). The alert's phrase, if any, comes first.
+    """
+    terms: list[str] = [phrase] if phrase else []
+    chosen: set[int] = set(phrase_grams)
+    if not members:
+        return tuple(terms), chosen
+    counts: Counter[int] = Counter()
+    per_unit: dict[str, set[int]] = {}
+    for record in members:
+        seen = per_unit.setdefault(record.unit, set())
+        new = set(record.grams) - seen
+        seen |= new
+        counts.update(new)
+    units = len(per_unit)
+    least = max(2, math.ceil(0.15 * units))
+    scored = sorted(
+        (
+            (-c * math.log(c / max(units * share(gram), 1e-6)), gram)
+            for gram, c in counts.items()
+            if c >= least
+        ),
+    )
+    texts = gram_texts({g for _, g in scored[: 4 * limit]}, members)
+    for _value, gram in scored:
+        text = texts.get(gram)
+        if text is None or any(overlaps(text.folded, folded(t)) for t in terms):
+            continue
+        longer = [
+            t
+            for g, t in texts.items()
+            if g != gram and text.folded in t.folded and counts[g] >= 0.8 * counts[gram]
+        ]
+        if longer:  # "lỗi thanh" inside "lỗi thanh toán momo": keep the longer one
+            text = max(longer, key=lambda t: (counts[t.id], t.syllables, t.folded))
+            if any(overlaps(text.folded, folded(t)) for t in terms):
+                continue
+        terms.append(text.surface)
+        chosen.add(text.id)
+        if len(terms) >= limit:
+            break
+    return tuple(terms), chosen
+
+
+def channel_breakdown(members: Iterable[Signal]) -> dict[str, int]:
+    """Distinct units per channel, largest first."""
+    counts: Counter[str] = Counter()
+    seen: set[str] = set()
+    for record in members:
+        if record.unit not in seen:
+            seen.add(record.unit)
+            counts[record.channel] += 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def pick_samples(
+    members: Sequence[Signal], term_grams: set[int], topic: str, limit: int
+) -> list[Signal]:
+    """Representative messages: with top terms first, distinct texts first, negative first.
+
+    One message per unit (conversation); in time order.
+    """
+    ranked = sorted(
+        members,
+        key=lambda r: (
+            term_grams.isdisjoint(r.grams),
+            not (r.negative or topic in r.negative_topics),
+            r.created_at,
+            r.id,
+        ),
+    )
+    picked: list[Signal] = []
+    texts: set[str] = set()
+    units: set[str] = set()
+    for with_terms, distinct in ((True, True), (True, False), (False, True), (False, False)):
+        for record in ranked:
+            if len(picked) == limit:
+                break
+            text_key = " ".join(record.text_normalized.split())
+            if record.unit in units or (distinct and text_key in texts):
+                continue
+            if with_terms and term_grams.isdisjoint(record.grams):
+                continue
+            picked.append(record)
+            texts.add(text_key)
+            units.add(record.unit)
+    return sorted(picked, key=lambda r: (r.created_at, r.id))
+
+
+def stitch(
+    cluster: Sequence[int], units_of: dict[int, set[str]], members: Sequence[Signal]
+) -> tuple[str, str, int]:
+    """Join the overlapping grams of one burst into one phrase.
+
+    The grams found in at least 80% as many messages as the most frequent one are located in
+    each message; the run of syllables they cover (overlapping or touching, at most 8
+    syllables) is the message's phrase. Returns the phrase most messages share as most often
+    written, its folded form (part of the alert id) and the lead gram (the most frequent,
+    then longest, gram of the cluster: its trigger resolves the alert).
+    """
+    top = max(len(units_of.get(g, ())) for g in cluster)
+    strong = {g for g in cluster if len(units_of.get(g, ())) >= 0.8 * top}
+    forms: Counter[tuple[str, str]] = Counter()
+    lengths: dict[int, int] = {}
+    for record in members[:TEXT_SAMPLE]:
+        spans = [t for t in gram_spans(record.text_normalized) if t.id in strong]
+        if not spans:
+            continue
+        by_segment: dict[int, list[GramText]] = {}
+        for span in spans:
+            by_segment.setdefault(span.segment, []).append(span)
+            lengths[span.id] = span.syllables
+        segment, found = max(by_segment.items(), key=lambda kv: (len(kv[1]), -kv[0]))
+        found.sort(key=lambda t: t.start)
+        start, end = found[0].start, found[0].start + found[0].syllables
+        for span in found[1:]:
+            if span.start <= end:
+                end = max(end, span.start + span.syllables)
+        end = min(end, start + MAX_PHRASE_SYLLABLES)
+        run = syllable_runs(record.text_normalized)[segment]
+        forms[(" ".join(run.folded[start:end]), " ".join(run.surface[start:end]))] += 1
+    lead = min(strong, key=lambda g: (-len(units_of.get(g, ())), -lengths.get(g, 0), g))
+    if not forms:
+        text = gram_texts({lead}, members).get(lead)
+        return (text.surface, text.folded, lead) if text else ("", "", lead)
+    by_folded: Counter[str] = Counter()
+    for (key, _surface), count in forms.items():
+        by_folded[key] += count
+    key = min(by_folded.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))[0]
+    surface = min(
+        ((s, c) for (f, s), c in forms.items() if f == key),
+        key=lambda kv: (-kv[1], -_marks(kv[0]), kv[0]),
+    )[0]
+    return surface, key, lead
