@@ -198,3 +198,30 @@ def test_alert_rows_are_json_ready_for_the_sink(one_worker: tuple[Any, ...]) -> 
     assert values["opened_at"].tzinfo is not None
     json.dumps({k: str(v) for k, v in values.items()}, ensure_ascii=False)
     assert START_MINUTE * 60 < values["window_start"].timestamp() < values["window_end"].timestamp()
+
+
+def test_a_restart_from_a_snapshot_gives_the_same_alerts_and_ids() -> None:
+    import pickle
+
+    from flows.detect.flow import DetectLogic, _Digest
+    from tests.detect.test_detector import incident, minutes_of
+
+    minutes = minutes_of(130, extra=incident(80, 92))
+    digests = [_Digest("p0", START_MINUTE + m, signals) for m, signals in enumerate(minutes)]
+    config = replace(CONFIG, startup_grace_s=0.0)
+
+    def clock() -> datetime:
+        return START
+
+    def collect(logic: DetectLogic, batch: list[Any], eof: bool = False) -> list[AlertRow]:
+        out, _ = logic.on_eof() if eof else logic.on_batch(batch)
+        return [row for found in out for row in found.alerts]
+
+    whole = DetectLogic(config, clock, None, None, None)
+    expected = collect(whole, digests) + collect(whole, [], eof=True)
+    first = DetectLogic(config, clock, None, None, None)
+    rows = collect(first, digests[:85])  # stop during the incident, as a crash would
+    snapshot = pickle.loads(pickle.dumps(first.snapshot()))  # noqa: S301 (what Bytewax stores)
+    resumed = DetectLogic(config, clock, None, None, snapshot)
+    rows += collect(resumed, digests[85:]) + collect(resumed, [], eof=True)
+    assert rows == expected and len({r.id for r in rows}) == 1
