@@ -206,8 +206,8 @@ def detect(
     # ("detector", _Found(alerts=[AlertRow, ...], late=[LateItem, ...]))
     alerts = op.filter_map("alerts", found, lambda kv: kv[1].alerts or None)
     merge_late = op.filter_map("merge-late", found, lambda kv: kv[1].late or None)
-    window_late = op.map_value("window-late", windows.late, lambda v: v)
-    late_rows = op.map("late-rows", window_late, lambda item: _window_late(item, clock()))
+    late_rows = op.map("late-rows", windows.late, lambda item: _window_late(item, clock()))
+    # LateItem(id, stage="detect-window", created_at, watermark, ...)
     late_batches = batch(
         "late-batch",
         op.key_on("key-late", late_rows, lambda row: row.stage),
@@ -216,6 +216,7 @@ def detect(
         clock,
     )
     late_items = op.merge("late-items", merge_late, op.map("late-list", late_batches, _values))
+    # [LateItem, ...] from both stages, at most 500 rows or 1 s apart
     return DetectOut(alerts, late_items)
 
 
