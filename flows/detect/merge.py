@@ -91,12 +91,12 @@ class MinuteMerger:
             return None
         bound = math.inf
         for progress in self.origins.values():
-            idle = max(0.0, now - progress.seen - self.idle_grace_s)
+            silent = now - progress.seen - self.idle_grace_s
             if progress.closed_through is None:
-                if not idle:
+                if silent < 0:
                     return None  # a declared partition that has not reported yet
                 continue
-            bound = min(bound, (progress.closed_through + 1) * 60 + idle)
+            bound = min(bound, (progress.closed_through + 1) * 60 + max(0.0, silent))
         if math.isinf(bound):
             return None
         return int(bound // 60) - 1
