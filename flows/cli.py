@@ -7,6 +7,7 @@ Library errors (:class:`schemas.errors.VocError`) become one line on stderr and 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -45,8 +46,33 @@ def parse_time(text: str) -> datetime:
     return value
 
 
+_logging_configured = False
+
+
 def _settings(**overrides: Any) -> Settings:
-    return load_settings(**overrides)
+    """Build the settings once for this command, and configure logging from them."""
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level)
+    return settings
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr through rich; quiet the drivers whose errors we translate ourselves."""
+    global _logging_configured  # the CLI edge configures logging once per process
+    if _logging_configured:
+        return
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
+    )
+    # clickhouse-connect sets the "urllib3" level when imported; its children keep ours.
+    for noisy in ("clickhouse_connect", "urllib3.connectionpool", "chdb"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    _logging_configured = True
 
 
 def _dsn_option(func: Any) -> Any:
