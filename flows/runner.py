@@ -17,7 +17,6 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
 from flows.clickhouse import close_deferred
@@ -96,12 +95,11 @@ def _run(
         columns = [
             SpinnerColumn(),
             TextColumn("[bold]streaming"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>8} msg/s"),
-            TextColumn("dead letters {task.fields[dead]}"),
+            TextColumn("{task.fields[rate]:>6} msg/s"),
+            TextColumn("dead letters: {task.fields[dead]}"),
             TimeElapsedColumn(),
-            TimeRemainingColumn(),
         ]
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("flow", total=expected, rate="-", dead=0)
