@@ -19,9 +19,9 @@ from bytewax.inputs import Source
 from bytewax.outputs import Sink
 
 from flows.batching import batch
-from flows.records import Parsed, Prepared, RawRecord
+from flows.records import Parsed, Prepared, RawRecord, SourceError
 from flows.settings import Settings
-from flows.sinks.clickhouse import ClickHouseSink, WriteObserver
+from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
 from flows.steps import Enrich, EnricherFactory, Preparer, parse_record, utc_now
 from nlp.types import Enricher
 from schemas.rows import DeadLetter, StoredMessage
@@ -31,12 +31,12 @@ from schemas.rows import DeadLetter, StoredMessage
 class FlowIO:
     """Where the flow reads from and writes to."""
 
-    source: Source[RawRecord]
+    source: Source[RawRecord | SourceError]
     messages: Sink[Sequence[StoredMessage]]
     dead_letters: Sink[Sequence[DeadLetter]]
 
 
-def source_for(settings: Settings) -> Source[RawRecord]:
+def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
     """Build the source the settings name."""
     from schemas.errors import ConfigError
 
@@ -60,8 +60,8 @@ def default_io(settings: Settings, observer: WriteObserver | None = None) -> Flo
     """The configured source and the ClickHouse sinks."""
     return FlowIO(
         source=source_for(settings),
-        messages=ClickHouseSink(settings, "messages", StoredMessage.COLUMNS, observer),
-        dead_letters=ClickHouseSink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
+        messages=clickhouse_sink(settings, "messages", StoredMessage.COLUMNS, observer),
+        dead_letters=clickhouse_sink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
     )
 
 
@@ -110,7 +110,7 @@ def build_flow(
     enriched = op.map("enrich", batches, enrich)
     # EnrichedBatch(rows=[StoredMessage, ...], dead=[DeadLetter, ...])
     rows = op.filter_map("rows", enriched, lambda b: b.rows or None)
-    op.output("write-messages", rows, io.messages)
+    output("write-messages", rows, io.messages)
     # one insert per batch into messages (the rollup views follow)
     dead = op.merge(
         "dead-letters",
@@ -118,7 +118,7 @@ def build_flow(
         prepared.falses,
         op.flat_map("enrich-failures", enriched, lambda b: b.dead),
     )
-    op.output("write-dead-letters", op.map("one-row-batches", dead, lambda d: [d]), io.dead_letters)
+    output("write-dead-letters", op.map("one-row-batches", dead, lambda d: [d]), io.dead_letters)
     return flow
 
 
