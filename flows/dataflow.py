@@ -1,7 +1,7 @@
 r"""The voc-stream dataflow: messages in, enriched rows and dead letters out.
 
     read -> parse -> prepare -> batch -> enrich -> write-messages
-               \\-------\\----------------\\-----> write-dead-letters
+               \\-------\\----------------\\-----> write-dead-letters (+ publish-dead-letters)
 
 ``build_flow(settings)`` wires the configured source and the ClickHouse sinks; tests pass
 their own source and sinks through ``FlowIO``.
@@ -34,6 +34,8 @@ class FlowIO:
     source: Source[RawRecord | SourceError]
     messages: Sink[Sequence[StoredMessage]]
     dead_letters: Sink[Sequence[DeadLetter]]
+    dead_letter_topic: Sink[Sequence[DeadLetter]] | None = None
+    """Where dead letters are also published (a Kafka topic), if anywhere."""
 
 
 def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
@@ -47,6 +49,10 @@ def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
             msg = "source 'file' needs an input path (--input or VOC_INPUT_PATH)"
             raise ConfigError(msg)
         return JsonlFileSource(settings.input_path)
+    if settings.source == "kafka":
+        from flows.sources.kafka import KafkaSource
+
+        return KafkaSource.from_settings(settings)
     if settings.source == "stdin":
         from flows.sources.stdin import StdinSource
 
@@ -57,11 +63,17 @@ def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
 
 
 def default_io(settings: Settings, observer: WriteObserver | None = None) -> FlowIO:
-    """The configured source and the ClickHouse sinks."""
+    """The configured source and the ClickHouse sinks (and the dead-letter topic for Kafka)."""
+    topic = None
+    if settings.source == "kafka" and settings.kafka_topic_dead_letters:
+        from flows.sinks.kafka import KafkaDeadLetterSink
+
+        topic = KafkaDeadLetterSink(settings)
     return FlowIO(
         source=source_for(settings),
         messages=clickhouse_sink(settings, "messages", StoredMessage.COLUMNS, observer),
         dead_letters=clickhouse_sink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
+        dead_letter_topic=topic,
     )
 
 
@@ -118,7 +130,10 @@ def build_flow(
         prepared.falses,
         op.flat_map("enrich-failures", enriched, lambda b: b.dead),
     )
-    output("write-dead-letters", op.map("one-row-batches", dead, lambda d: [d]), io.dead_letters)
+    dead_batches = op.map("one-row-batches", dead, lambda d: [d])
+    output("write-dead-letters", dead_batches, io.dead_letters)
+    if io.dead_letter_topic is not None:
+        op.output("publish-dead-letters", dead_batches, io.dead_letter_topic)
     return flow
 
 

@@ -15,9 +15,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from schemas.errors import SinkRetryableError
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,13 @@ class Backoff:
         if self.give_up_s < 0:
             msg = f"give_up_s must be 0 (never) or positive, got {self.give_up_s}"
             raise ValueError(msg)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Backoff:
+        """The sink retry policy of the ``VOC_SINK_*`` settings."""
+        return cls(
+            settings.sink_retry_initial_s, settings.sink_retry_max_s, settings.sink_give_up_s
+        )
 
     def delay(self, failures: int, rng: random.Random) -> float:
         """Seconds to wait after the ``failures``-th failure in a row (1-based)."""

@@ -206,7 +206,7 @@ def _open_writer(
     worker: str,
 ) -> _TableWriter:
     """Connect (waiting out an unreachable server) and check the schema is current."""
-    backoff = backoff_from(settings)
+    backoff = Backoff.from_settings(settings)
 
     def open_client() -> Client:
         try:
@@ -223,13 +223,6 @@ def _open_writer(
     step = step_id.rsplit(".", 1)[-1]
     client, _ = retry(open_client, backoff, f"connect for {table}", who=f"{step} ({worker})")
     return _TableWriter(client, table, columns, observer, backoff, step_id, worker)
-
-
-def backoff_from(settings: Settings) -> Backoff:
-    """The sink retry policy the settings describe."""
-    return Backoff(
-        settings.sink_retry_initial_s, settings.sink_retry_max_s, settings.sink_give_up_s
-    )
 
 
 class _WorkerPartition(StatelessSinkPartition[Sequence[Row]]):
