@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         default=True,
         description="Keep waiting for new messages; false: stop at the end of every partition.",
     )
+    kafka_max_poll_records: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Messages one poll takes from a partition: less is lower latency under load.",
+    )
     kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
     kafka_sasl_mechanism: SaslMechanism | None = None
     kafka_username: str | None = None

@@ -153,6 +153,7 @@ class KafkaSource(FixedPartitionedSource[RawRecord | SourceError, int]):
             client_config(settings),
             list(settings.source_topics.values()),
             tail=settings.kafka_tail,
+            batch_size=settings.kafka_max_poll_records,
         )
 
     def list_parts(self) -> list[str]:

@@ -107,3 +107,44 @@ def kafka(request: pytest.FixtureRequest) -> Iterator[Kafka]:
     brokers = ",".join(f"{b.host}:{b.port}" for b in metadata.brokers.values())
     yield Kafka(brokers, mock=True)
     owner.flush(1)
+
+
+#: The stream the recovery and cluster tests read: our corpus plus three malformed payloads.
+STREAM_MESSAGES = 5_000
+STREAM_MALFORMED = (b"{not json", b'{"id": "bad-1", "source": "review"}', b"[1, 2, 3]")
+
+
+@dataclass(frozen=True)
+class Uninterrupted:
+    """A stream on Kafka, the settings to read it, and what one uninterrupted run stored."""
+
+    env: dict[str, str]
+    topics: dict[str, str]
+    dsn: str
+    stored: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(kafka: Kafka, tmp_path_factory: pytest.TempPathFactory) -> Uninterrupted:
+    """Produce the stream once; run the flow once, in one process, with no interruption."""
+    from flows.produce import produce
+    from flows.settings import load_settings
+    from tests.conftest import jsonl
+    from tests.db.test_idempotence import corpus
+    from tests.kafka.flow_runs import migrated, run_voc, stored, voc_env
+
+    topics = kafka.topics()
+    payloads = jsonl(corpus(STREAM_MESSAGES)).splitlines()
+    for k, bad in enumerate(STREAM_MALFORMED):  # spread the bad payloads through the stream
+        payloads.insert((k + 1) * STREAM_MESSAGES // 4, bad)
+    produce(load_settings(kafka_brokers=kafka.brokers, **topics), payloads)
+    env = voc_env(
+        kafka_brokers=kafka.brokers, source="kafka", kafka_tail="false", batch_size="100",
+        batch_timeout_s="0.2", kafka_max_poll_records="20", enricher="baseline", **topics,
+    )  # fmt: skip
+    dsn = migrated(f"chdb://{tmp_path_factory.mktemp('uninterrupted') / 'chdb'}")
+    run_voc("run", "--dsn", dsn, "--quiet", env=env)
+    result = stored(dsn)
+    assert result["messages"] == (STREAM_MESSAGES, STREAM_MESSAGES)
+    assert len(result["dead_letters"]) == len(STREAM_MALFORMED)
+    return Uninterrupted(env, topics, dsn, result)

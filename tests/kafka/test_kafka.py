@@ -24,6 +24,7 @@ from flows.steps import parse_record
 from tests.cli.test_cli import voc
 from tests.conftest import jsonl, message
 from tests.kafka.conftest import Kafka
+from tests.kafka.flow_runs import migrated
 
 
 def kafka_settings(kafka: Kafka, **overrides: Any) -> Settings:
@@ -148,8 +149,7 @@ def test_produce_then_run_the_flow_from_kafka(
     assert b"sent 47 messages from 1 file(s)" in produced.stderr
     assert b"; 1 without a known source)" in produced.stderr
 
-    dsn = settings.clickhouse_dsn.get_secret_value()
-    assert voc("migrate", "--dsn", dsn, "--quiet").returncode == 0
+    dsn = migrated(settings.clickhouse_dsn.get_secret_value())
     ran = voc("run", "--dsn", dsn, "--source", "kafka", "--stop-at-end", "--quiet", env=env)
     assert ran.returncode == 0, ran.stderr.decode()
     assert b"wrote 45 messages and 2 dead letters" in ran.stderr
