@@ -56,6 +56,7 @@ def produce(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.cli import _settings
+    from flows.kafka import client_config
     from flows.produce import jsonl_payloads, simulated_count, simulated_payloads
     from flows.produce import produce as send
     from flows.sources.files import resolve_paths
@@ -68,6 +69,7 @@ def produce(
         msg = "--realtime paces the simulator; for files use --rate"
         raise click.UsageError(msg)
     settings = _settings(**options)
+    client_config(settings)  # a missing CA file fails here, before any progress is shown
     console = Console(stderr=True)
     total: int | None = None
     if simulate:

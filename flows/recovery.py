@@ -4,10 +4,17 @@ With recovery, Bytewax snapshots every stateful step and every source's position
 SQLite partitions in a directory (``python -m bytewax.recovery DIR N`` creates them) at
 each epoch end, and a restarted run resumes from the latest snapshot all partitions share.
 Output after that snapshot is produced again; every table is idempotent under replay.
+
+Run as a module, it does the two chores containers need (docker-compose uses both)::
+
+    python -m flows.recovery init DIR N        # create N partitions unless DIR has some
+    python -m flows.recovery check DIR 60      # exit 1 unless a snapshot is < 60 s old
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +56,17 @@ def prepare_recovery_dir(path: Path, partitions: int, *, create: bool) -> int:
         raise ConfigError(msg) from exc
     init_db_dir(path, partitions)
     return partitions
+
+
+def snapshot_age(path: Path) -> float:
+    """Seconds since any recovery partition of ``path`` was last written (inf if none)."""
+    times = [
+        f.stat().st_mtime
+        for part in recovery_partitions(path)
+        for f in (part, part.with_name(part.name + "-wal"))
+        if f.exists()
+    ]
+    return time.time() - max(times) if times else float("inf")
 
 
 @dataclass(frozen=True)
@@ -101,3 +119,29 @@ class Execution:
         if self.recovery_dir is not None:
             kwargs["recovery_config"] = RecoveryConfig(self.recovery_dir, self.backup_interval)
         return kwargs
+
+
+def main(argv: list[str]) -> int:
+    """``init DIR N`` or ``check DIR MAX_AGE_S``; see the module docstring."""
+    usage = "usage: python -m flows.recovery init DIR PARTITIONS | check DIR MAX_AGE_S"
+    if len(argv) != 3 or argv[0] not in ("init", "check"):
+        print(usage, file=sys.stderr)
+        return 2
+    command, path, number = argv[0], Path(argv[1]), argv[2]
+    if command == "init":
+        try:
+            count = prepare_recovery_dir(path, int(number), create=True)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"{path} holds {count} recovery partitions", file=sys.stderr)
+        return 0
+    age = snapshot_age(path)
+    if age > float(number):
+        print(f"no recovery snapshot in {path} for {age:.0f} s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -34,7 +34,7 @@ from bytewax.outputs import (
     StatelessSinkPartition,
 )
 
-from flows.clickhouse import connect, release
+from flows.clickhouse import connect, is_tls_failure, release
 from flows.retry import Backoff, Outcome, retry
 from schemas.errors import SinkError, SinkFatalError, SinkRetryableError
 from schemas.migrate import require_current
@@ -118,7 +118,7 @@ def classify(exc: Exception, table: str, action: str = "insert into") -> SinkErr
     text = str(exc)
     if isinstance(exc, ClickHouseError | OSError):
         codes = set(_CODE.findall(text))
-        if codes & PERMANENT_CODES:
+        if codes & PERMANENT_CODES or is_tls_failure(text):
             return SinkFatalError(f"{action} {table} failed permanently: {text}")
         return SinkRetryableError(f"{action} {table} failed: {text}")
     return SinkFatalError(f"{action} {table} failed: {type(exc).__name__}: {text}")
