@@ -551,6 +551,17 @@ def main() -> None:
             raise
         err_console.print(f"[bold red]error:[/] {cause}", highlight=False, soft_wrap=True)
         sys.exit(1)
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":  # Bytewax's Rust side gave up
+            raise
+        err_console.print(
+            f"[bold red]error:[/] the flow stopped: Bytewax panicked ({exc}); if a process of "
+            "the cluster died, restart every process: they resume from the last recovery "
+            "snapshot",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
 
 
 def voc_cause(exc: BaseException) -> VocError | None:
