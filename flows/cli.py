@@ -154,6 +154,12 @@ def migrate(clickhouse_dsn: str | None, clickhouse_database: str | None, quiet: 
 @click.option("--batch-timeout", "batch_timeout_s", type=float, help="Seconds a batch may wait.")
 @click.option("--enricher", help="baseline, fast or transformer (default: VOC_ENRICHER).")
 @click.option("--model", "model_path", help="Model directory or hub id for the enricher.")
+@click.option(
+    "--taxonomy",
+    "taxonomy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your CX topic taxonomy YAML (default: VOC_TAXONOMY_PATH or the packaged one).",
+)
 @click.option("--messages", "simulator_messages", type=int, help="Simulator: messages to send.")
 @click.option("--hours", "simulator_hours", type=float, help="Simulator: event-time span.")
 @click.option("--seed", "simulator_seed", type=int, help="Simulator: random seed.")
