@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
+from nlp.normalize import normalize
 from nlp.types import SENTIMENTS, Sentiment
 from schemas.errors import SchemaError
 
@@ -69,12 +70,13 @@ class DatasetInfo:
         return read_jsonl(self.split_path(split))
 
     def has_sentiment(self) -> bool:
-        """Whether the train split carries document sentiment labels."""
-        return any(ex.sentiment is not None for ex in self.load("train")[:200])
+        """Whether the train split carries document sentiment labels (first 200 lines)."""
+        head = islice(iter_jsonl(self.split_path("train")), 200)
+        return any(ex.sentiment is not None for ex in head)
 
     def has_aspects(self) -> bool:
-        """Whether the train split carries aspect labels."""
-        return any(ex.aspects for ex in self.load("train")[:200])
+        """Whether the train split carries aspect labels (first 200 lines)."""
+        return any(ex.aspects for ex in islice(iter_jsonl(self.split_path("train")), 200))
 
 
 def _sha256(path: Path) -> str:
@@ -187,5 +189,23 @@ def model_text(raw: str) -> str:
     Training and evaluation go through this function so that the models see exactly what
     the flow gives them.
     """
-    text = unicodedata.normalize("NFC", raw).replace("\ufeff", "").lower()
-    return " ".join(text.split())
+    return normalize(raw)
+
+
+def example_to_json(ex: Example) -> dict[str, object]:
+    """Return one example as the JSON object of the data schema."""
+    return {
+        "text": ex.text,
+        "sentiment": ex.sentiment,
+        "aspects": [{"aspect": a.aspect, "sentiment": a.sentiment} for a in ex.aspects],
+        "topic": None,
+        "rating": ex.rating,
+    }
+
+
+def write_jsonl(path: Path, examples: list[Example]) -> None:
+    """Write examples in the data schema, one JSON object per line (creates parent dirs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for ex in examples:
+            handle.write(json.dumps(example_to_json(ex), ensure_ascii=False) + "\n")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
-from nlp.features import fold
+from nlp.normalize import strip_diacritics
 from schemas.errors import ConfigError
 
 TEENCODE_TABLE = Path(__file__).resolve().parent / "resources" / "teencode.tsv"
@@ -30,19 +30,20 @@ Perturbation = Callable[[str, random.Random], str]
 
 def remove_diacritics(text: str, rng: random.Random | None = None) -> str:
     """``text`` with every Vietnamese diacritic removed (``đ`` -> ``d``); ``rng`` is unused."""
-    return fold(text)
+    return strip_diacritics(text)
 
 
 def read_teencode_table(path: Path) -> dict[str, tuple[str, ...]]:
-    """Invert a ``variant<TAB>canonical`` table into ``canonical -> (variants...)``.
+    """Invert a ``token<TAB>expansion[<TAB>note]`` table into ``expansion -> (tokens...)``.
 
-    Blank lines and lines starting with ``#`` are skipped; a header line ``variant``... is
-    skipped too. Canonical forms are lowercase.
+    Blank lines, ``#`` comments and a ``token<TAB>expansion`` header line are skipped.
+    Expansions are lowercased.
     """
     if not path.is_file():
         msg = f"teencode table {path} does not exist"
         raise ConfigError(msg)
     reverse: dict[str, list[str]] = {}
+    header_seen = False
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -52,8 +53,10 @@ def read_teencode_table(path: Path) -> dict[str, tuple[str, ...]]:
             msg = f"{path}:{number}: expected 'variant<TAB>canonical', got {line!r}"
             raise ConfigError(msg)
         variant, canonical = parts[0].lower(), parts[1].lower()
-        if number == 1 and variant == "variant":
-            continue
+        if not header_seen:
+            header_seen = True
+            if (variant, canonical) == ("token", "expansion"):
+                continue
         if variant == canonical:
             continue
         reverse.setdefault(canonical, [])

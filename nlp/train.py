@@ -220,22 +220,19 @@ def train_sentiment(
     polar = y != "neutral"
     weights_polar = np.where(from_binary[polar], settings.binary_weight, 1.0)
     neutral_rows = ~from_binary
-    total = len(settings.c_grid) * (2 if has_neutral else 1)
-    step = 0
+    total = len(settings.c_grid)
     polar_heads: dict[float, tuple[npt.NDArray[np.float32], float]] = {}
-    for c in settings.c_grid:
+    for step, c in enumerate(settings.c_grid, start=1):
         model = _logistic(c, settings).fit(
             x_train[polar], y[polar] == "positive", sample_weight=weights_polar
         )
         polar_heads[c] = (model.coef_[0].astype(np.float32), float(model.intercept_[0]))
-        step += 1
         progress("fitting polarity head", step, total)
     neutral_heads: dict[float, tuple[npt.NDArray[np.float32], float]] = {}
     if has_neutral:
-        for c in settings.c_grid:
+        for step, c in enumerate(settings.c_grid, start=1):
             model = _logistic(c, settings).fit(x_train[neutral_rows], y[neutral_rows] == "neutral")
             neutral_heads[c] = (model.coef_[0].astype(np.float32), float(model.intercept_[0]))
-            step += 1
             progress("fitting neutrality head", step, total)
     else:
         neutral_heads[settings.c_grid[0]] = (

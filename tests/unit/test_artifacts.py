@@ -1,0 +1,118 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.artifacts import (
+    CARD_FILE,
+    MANIFEST_FILE,
+    WEIGHTS_FILE,
+    Manifest,
+    find_artifacts,
+    load_artifact,
+    pack_matrix,
+    read_manifest,
+    save_artifact,
+    unpack_matrix,
+)
+from schemas.errors import ModelError
+
+
+def _manifest(kind: str = "sentiment", version: str = "1.2.3") -> Manifest:
+    return Manifest(
+        name="sentiment-fast",
+        version=version,
+        kind=kind,
+        labels={"classes": ["negative", "neutral", "positive"]},
+        features={"ngram_max": 2, "fold_view": True, "min_df": 2},
+        hyperparameters={"c": 4.0},
+        data={"splits": {"train": ["a"]}, "revisions_sha256_of_meta_json": {"a": "0" * 64}},
+        scores={"split": "dev", "dev": {"a": {"f1": 0.5}}},
+        preprocessing="test",
+    )
+
+
+def test_round_trip_keeps_arrays_and_manifest(tmp_path: Path) -> None:
+    arrays = {
+        "w": np.arange(6, dtype=np.float32).reshape(3, 2),
+        "ids": np.array([3, 1], dtype=np.int64),
+    }
+    path = save_artifact(tmp_path, _manifest(), arrays, "# card\n")
+    assert path == tmp_path / "sentiment-fast-1.2.3"
+    assert {p.name for p in path.iterdir()} == {WEIGHTS_FILE, MANIFEST_FILE, CARD_FILE}
+    manifest, loaded = load_artifact(path, kind="sentiment")
+    np.testing.assert_array_equal(loaded["w"], arrays["w"])
+    np.testing.assert_array_equal(loaded["ids"], arrays["ids"])
+    assert manifest.versioned_name == "sentiment-fast-1.2.3"
+    assert len(manifest.weights_sha256) == 64
+
+
+def test_manifest_records_data_revision_settings_scores_and_libraries(tmp_path: Path) -> None:
+    path = save_artifact(tmp_path, _manifest(), {"w": np.zeros(2)}, "card")
+    raw = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    for key in (
+        "name",
+        "version",
+        "kind",
+        "data",
+        "hyperparameters",
+        "scores",
+        "libraries",
+        "created_at",
+    ):
+        assert key in raw
+    assert raw["data"]["revisions_sha256_of_meta_json"] == {"a": "0" * 64}
+    assert {"python", "numpy", "scipy", "scikit-learn"} <= set(raw["libraries"])
+    assert read_manifest(path).hyperparameters == {"c": 4.0}
+
+
+def test_tampered_weights_are_refused(tmp_path: Path) -> None:
+    path = save_artifact(tmp_path, _manifest(), {"w": np.ones(4)}, "card")
+    np.savez_compressed(path / WEIGHTS_FILE, w=np.zeros(4))
+    with pytest.raises(ModelError, match="does not match its manifest"):
+        load_artifact(path)
+
+
+def test_wrong_kind_and_object_arrays_are_refused(tmp_path: Path) -> None:
+    path = save_artifact(tmp_path, _manifest(), {"w": np.ones(2)}, "card")
+    with pytest.raises(ModelError, match="holds a sentiment model, expected a aspects model"):
+        load_artifact(path, kind="aspects")
+    with pytest.raises(ModelError, match="dtype object"):
+        save_artifact(
+            tmp_path, _manifest(version="9.9.9"), {"bad": np.array([{"a": 1}], dtype=object)}, "c"
+        )
+
+
+def test_names_and_versions_are_validated() -> None:
+    with pytest.raises(ModelError, match="version"):
+        _manifest(version="1.0")
+    with pytest.raises(ModelError, match="name"):
+        Manifest(**{**_manifest().__dict__, "name": "Bad Name"})
+
+
+def test_find_artifacts_filters_by_kind(tmp_path: Path) -> None:
+    save_artifact(tmp_path, _manifest(), {"w": np.ones(1)}, "c")
+    save_artifact(tmp_path, _manifest(kind="aspects", version="2.0.0"), {"w": np.ones(1)}, "c")
+    assert [p.name for p in find_artifacts(tmp_path)] == [
+        "sentiment-fast-1.2.3",
+        "sentiment-fast-2.0.0",
+    ]
+    assert [p.name for p in find_artifacts(tmp_path, "aspects")] == ["sentiment-fast-2.0.0"]
+    assert find_artifacts(tmp_path / "sentiment-fast-1.2.3") == [tmp_path / "sentiment-fast-1.2.3"]
+    with pytest.raises(ModelError, match="does not exist"):
+        find_artifacts(tmp_path / "missing")
+
+
+def test_pack_matrix_prunes_small_weights_and_stores_float16() -> None:
+    matrix = np.array([[0.5, 0.0001], [0.0, -2.0], [0.3, 0.002]], dtype=np.float32)
+    packed = pack_matrix("m", matrix, prune_below=0.001)
+    assert packed["m_values"].dtype == np.float16
+    assert len(packed["m_values"]) == 4
+    dense = unpack_matrix("m", packed)
+    np.testing.assert_allclose(dense, [[0.5, 0.0], [0.0, -2.0], [0.3, 0.002]], rtol=1e-3)
+    vector = unpack_matrix("v", pack_matrix("v", np.array([1.0, 0.0, 3.0])))
+    assert vector.shape == (3, 1)
+    with pytest.raises(ModelError, match="lack the matrix"):
+        unpack_matrix("absent", packed)
+
