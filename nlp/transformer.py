@@ -57,7 +57,7 @@ def import_backend() -> tuple[Any, Any]:
         import torch
         import transformers
     except ImportError as exc:
-        msg = f"the transformer backend needs torch and transformers; install them with: {INSTALL_HINT}"
+        msg = f"the transformer backend needs torch and transformers: {INSTALL_HINT}"
         raise ModelError(msg) from exc
     return torch, transformers
 
@@ -73,7 +73,7 @@ def parse_label_map(spec: str) -> dict[str, Sentiment]:
         if not sep or not label.strip() or target not in SENTIMENTS:
             msg = f"label map entries look like LABEL:negative|neutral|positive, got {part!r}"
             raise ModelError(msg)
-        mapping[label.strip()] = target  # type: ignore[assignment]
+        mapping[label.strip()] = target
     if not mapping:
         msg = f"label map {spec!r} has no entries"
         raise ModelError(msg)

@@ -37,7 +37,7 @@ NEUTRAL = ["hỏi giá", "giá", "hỏi hàng", "hàng giá", "hỏi"]
 
 
 def build_tiny_model(path: Path, labels: dict[int, str], *, train_steps: int = 0) -> Path:
-    """A 2-layer BERT (hidden 32) with a vocabulary written here, saved with save_pretrained."""
+    """Build a 2-layer BERT (hidden 32) on a vocabulary written here; save_pretrained it."""
     path.mkdir(parents=True, exist_ok=True)
     vocab = path / "vocab.txt"
     vocab.write_text(
