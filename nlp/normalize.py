@@ -63,7 +63,7 @@ from functools import lru_cache
 from nlp._tables import read_lines, read_tsv, resource_path
 from schemas.errors import ConfigError
 
-__all__ = ["PLACEHOLDERS", "fold", "normalize", "strip_diacritics"]
+__all__ = ["PLACEHOLDERS", "fold", "normalize", "place_tone", "strip_diacritics", "teencode_table"]
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -108,6 +108,20 @@ _SYLLABLE_RE = re.compile(
     r"(ch|ng|nh|[cmnpt]?)"  # final consonant
 )
 _SHAPED = frozenset("ăâêôơư")
+
+
+def place_tone(syllable: str) -> str:
+    """Put the tone mark of one lowercase syllable where the module's convention says.
+
+    ``place_tone("hoà") == "hòa"``, ``place_tone("gìa") == "già"``; anything that is not one
+    Vietnamese syllable with one tone mark comes back unchanged.
+    """
+    return _retone(syllable)
+
+
+def teencode_table() -> dict[str, str]:
+    """Return a copy of the teencode table (``teencode.tsv``): token -> expansion."""
+    return dict(_tables().teencode)
 
 
 def _retone(word: str) -> str:
