@@ -200,20 +200,27 @@ def version_key(manifest: Manifest) -> tuple[int, ...]:
 
 
 def pack_matrix(prefix: str, matrix: npt.NDArray[Any], *, prune_below: float = 0.0) -> Arrays:
-    """Store a dense weight matrix as float16 nonzeros (weights below ``prune_below`` dropped).
+    """Store a dense weight matrix as int8-quantized sparse rows.
 
-    Linear models over sparse n-grams have many tiny weights: dropping them and storing the
-    rest sparsely keeps the committed artifacts small.
+    Each column is scaled so its largest absolute weight maps to 127; weights that round to
+    zero, or are below ``prune_below`` (absolute), are dropped. Linear models over sparse
+    n-grams have mostly tiny weights, so this keeps the committed artifacts a few MB while
+    changing no dev figure measurably (see ``voc train`` dev scores, computed after it).
     """
     dense = np.atleast_2d(np.asarray(matrix, dtype=np.float32).T).T
-    kept = np.abs(dense) >= prune_below
-    kept &= dense != 0
-    rows, cols = np.nonzero(kept)
+    dense = np.where(np.abs(dense) >= prune_below, dense, 0.0)
+    peak = np.abs(dense).max(axis=0) if dense.size else np.zeros(dense.shape[1])
+    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    quantized = np.rint(dense / scale).astype(np.int8)
+    rows, cols = np.nonzero(quantized)
+    indptr = np.zeros(dense.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=indptr[1:])
     return {
         f"{prefix}_shape": np.array(dense.shape, dtype=np.int64),
-        f"{prefix}_rows": rows.astype(np.int32),
-        f"{prefix}_cols": cols.astype(np.int16 if dense.shape[1] < 2**15 else np.int32),
-        f"{prefix}_values": dense[rows, cols].astype(np.float16),
+        f"{prefix}_indptr": indptr.astype(np.int32),
+        f"{prefix}_cols": cols.astype(np.uint16 if dense.shape[1] <= 2**16 else np.int32),
+        f"{prefix}_values": quantized[rows, cols],
+        f"{prefix}_scale": scale,
     }
 
 
@@ -221,17 +228,25 @@ def unpack_matrix(prefix: str, arrays: Arrays) -> npt.NDArray[np.float32]:
     """Rebuild the dense float32 matrix written by :func:`pack_matrix`."""
     try:
         shape = tuple(int(v) for v in arrays[f"{prefix}_shape"])
-        rows = arrays[f"{prefix}_rows"].astype(np.int64)
+        indptr = arrays[f"{prefix}_indptr"].astype(np.int64)
         cols = arrays[f"{prefix}_cols"].astype(np.int64)
         values = arrays[f"{prefix}_values"].astype(np.float32)
+        scale = arrays[f"{prefix}_scale"].astype(np.float32)
     except KeyError as exc:
         msg = f"weights lack the matrix {prefix!r} ({exc} missing)"
         raise ModelError(msg) from exc
-    if len(shape) != 2 or not (len(rows) == len(cols) == len(values)):
-        msg = f"matrix {prefix!r} is corrupt: shape {shape}, {len(rows)} entries"
+    consistent = (
+        len(shape) == 2
+        and len(indptr) == shape[0] + 1
+        and len(cols) == len(values) == indptr[-1]
+        and len(scale) == shape[1]
+    )
+    if not consistent:
+        msg = f"matrix {prefix!r} is corrupt: shape {shape}, {len(values)} entries"
         raise ModelError(msg)
     dense = np.zeros(shape, dtype=np.float32)
-    dense[rows, cols] = values
+    rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
+    dense[rows, cols] = values * scale[cols]
     return dense
 
 

@@ -11,7 +11,7 @@ Users retrain on their own labelled data by writing the same files. Nothing here
 fixed path: the directory is always passed in.
 
 The models are trained and evaluated on exactly what the flow gives the enricher:
-:func:`model_text` (normalization of the PII-redacted text).
+:func:`model_text`, ``normalize(redact(raw).text)``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from itertools import islice
 from pathlib import Path
 
 from nlp.normalize import normalize
+from nlp.pii import redact
 from nlp.types import SENTIMENTS, Sentiment
 from schemas.errors import SchemaError
 
@@ -189,7 +190,7 @@ def model_text(raw: str) -> str:
     Training and evaluation go through this function so that the models see exactly what
     the flow gives them.
     """
-    return normalize(raw)
+    return normalize(redact(raw).text)
 
 
 def example_to_json(ex: Example) -> dict[str, object]:

@@ -104,15 +104,22 @@ def test_find_artifacts_filters_by_kind(tmp_path: Path) -> None:
         find_artifacts(tmp_path / "missing")
 
 
-def test_pack_matrix_prunes_small_weights_and_stores_float16() -> None:
-    matrix = np.array([[0.5, 0.0001], [0.0, -2.0], [0.3, 0.002]], dtype=np.float32)
+def test_pack_matrix_quantizes_to_int8_and_prunes() -> None:
+    matrix = np.array([[0.5, 0.0001], [0.0, -2.0], [0.3, 0.02], [0.0015, 1.0]], dtype=np.float32)
     packed = pack_matrix("m", matrix, prune_below=0.001)
-    assert packed["m_values"].dtype == np.float16
-    assert len(packed["m_values"]) == 4
+    assert packed["m_values"].dtype == np.int8
+    # 0.0001 is pruned; 0.0015 rounds to zero at column 0's scale (0.5 / 127)
+    assert len(packed["m_values"]) == 5
     dense = unpack_matrix("m", packed)
-    np.testing.assert_allclose(dense, [[0.5, 0.0], [0.0, -2.0], [0.3, 0.002]], rtol=1e-3)
+    np.testing.assert_allclose(
+        dense, [[0.5, 0.0], [0.0, -2.0], [0.3, 0.02], [0.0, 1.0]], atol=0.5 / 127 / 2 + 1e-6
+    )
+    assert dense[1, 1] == pytest.approx(-2.0)
     vector = unpack_matrix("v", pack_matrix("v", np.array([1.0, 0.0, 3.0])))
     assert vector.shape == (3, 1)
+    np.testing.assert_allclose(vector.ravel(), [1.0, 0.0, 3.0], atol=3.0 / 254)
     with pytest.raises(ModelError, match="lack the matrix"):
         unpack_matrix("absent", packed)
-
+    packed["m_scale"] = packed["m_scale"][:1]
+    with pytest.raises(ModelError, match="corrupt"):
+        unpack_matrix("m", packed)
