@@ -111,9 +111,9 @@ def test_pack_matrix_quantizes_to_int8_and_prunes() -> None:
     # 0.0001 is pruned; 0.0015 rounds to zero at column 0's scale (0.5 / 127)
     assert len(packed["m_values"]) == 5
     dense = unpack_matrix("m", packed)
-    np.testing.assert_allclose(
-        dense, [[0.5, 0.0], [0.0, -2.0], [0.3, 0.02], [0.0, 1.0]], atol=0.5 / 127 / 2 + 1e-6
-    )
+    expected = np.array([[0.5, 0.0], [0.0, -2.0], [0.3, 0.02], [0.0, 1.0]])
+    # every weight is within half a quantization step of its column
+    np.testing.assert_array_less(np.abs(dense - expected), packed["m_scale"] / 2 + 1e-6)
     assert dense[1, 1] == pytest.approx(-2.0)
     vector = unpack_matrix("v", pack_matrix("v", np.array([1.0, 0.0, 3.0])))
     assert vector.shape == (3, 1)
