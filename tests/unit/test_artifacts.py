@@ -113,7 +113,7 @@ def test_pack_matrix_quantizes_to_int8_and_prunes() -> None:
     dense = unpack_matrix("m", packed)
     expected = np.array([[0.5, 0.0], [0.0, -2.0], [0.3, 0.02], [0.0, 1.0]])
     # every weight is within half a quantization step of its column
-    np.testing.assert_array_less(np.abs(dense - expected), packed["m_scale"] / 2 + 1e-6)
+    assert (np.abs(dense - expected) <= packed["m_scale"] / 2 + 1e-6).all()
     assert dense[1, 1] == pytest.approx(-2.0)
     vector = unpack_matrix("v", pack_matrix("v", np.array([1.0, 0.0, 3.0])))
     assert vector.shape == (3, 1)
