@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from nlp.artifacts import Manifest, save_artifact
+from nlp.artifacts import Manifest, pack_matrix, save_artifact, unpack_matrix
 from nlp.aspects import AspectModel
 from nlp.datasets import DatasetInfo, Example, discover, model_text, select
 from nlp.evaluate import aspect_scores, is_binary, sentiment_scores
@@ -155,10 +155,9 @@ def _data_record(used: dict[str, list[DatasetInfo]]) -> dict[str, Any]:
     }
 
 
-def _pruned(weights: npt.NDArray[np.float32], below: float) -> npt.NDArray[np.float32]:
-    out = weights.astype(np.float16).astype(np.float32)
-    out[np.abs(out) < below] = 0.0
-    return out
+def _as_saved(weights: npt.NDArray[np.float32], below: float) -> npt.NDArray[np.float32]:
+    """Return the weights exactly as the artifact holds them (pruned, int8-quantized)."""
+    return unpack_matrix("w", pack_matrix("w", weights, prune_below=below)).reshape(weights.shape)
 
 
 # -- sentiment --------------------------------------------------------------------------------
@@ -295,7 +294,7 @@ def train_sentiment(
     _, c_pol, c_neu = best
     pol_w, pol_b = polar_heads[c_pol]
     neu_w, neu_b = neutral_heads[c_neu]
-    weights = _pruned(np.stack([pol_w, neu_w], axis=1), settings.prune_below)
+    weights = _as_saved(np.stack([pol_w, neu_w], axis=1), settings.prune_below)
     bias = np.array([pol_b, neu_b])
     raw = dev_raw((weights[:, 0], pol_b), (weights[:, 1], neu_b))
     uncalibrated = dev_report(
@@ -515,8 +514,8 @@ def train_aspects(
         gate, gate_report = _fit_gate(featurizer, x_train, x_dev, negatives, settings, gate_report)
         progress("fitting domain gate", 1, 1)
 
-    det_w = _pruned(det_w, settings.prune_below)
-    pol_w = _pruned(pol_w, settings.prune_below)
+    det_w = _as_saved(det_w, settings.prune_below)
+    pol_w = _as_saved(pol_w, settings.prune_below)
     manifest = Manifest(
         name=name,
         version=settings.version,
@@ -619,7 +618,7 @@ def _fit_gate(
         if all("dev" in i.splits for i in negatives)
         else []
     )
-    cap = x_train.shape[0]
+    cap = x_train.shape[0] // _copies(settings)
     if len(neg_train) > cap:
         neg_train = rng.sample(neg_train, cap)
     x_neg = featurizer.transform([tokenize(t) for t in _augmented(_texts(neg_train), settings)])
@@ -628,7 +627,7 @@ def _fit_gate(
         [np.ones(x_train.shape[0], dtype=bool), np.zeros(x_neg.shape[0], dtype=bool)]
     )
     fitted = _logistic(settings.c_grid[len(settings.c_grid) // 2], settings).fit(x, target)
-    w = fitted.coef_[0].astype(np.float32).reshape(-1, 1)
+    w = _as_saved(fitted.coef_[0].astype(np.float32).reshape(-1, 1), settings.prune_below)
     b = float(fitted.intercept_[0])
     in_dev = 1.0 / (1.0 + np.exp(-(np.asarray(x_dev @ w, dtype=np.float64).ravel() + b)))
     threshold = float(min(0.5, np.quantile(in_dev, 1.0 - settings.gate_recall)))
@@ -640,7 +639,6 @@ def _fit_gate(
         x_nd = featurizer.transform([tokenize(t) for t in _texts(neg_dev)])
         out_dev = 1.0 / (1.0 + np.exp(-(np.asarray(x_nd @ w, dtype=np.float64).ravel() + b)))
         report["out_of_domain_dev_pass_rate"] = float(np.mean(out_dev >= threshold))
-    w = _pruned(w, settings.prune_below)
     return (w, b, threshold), report
 
 
