@@ -63,6 +63,12 @@ class TrainSettings:
     """Add a diacritics-free copy of every training text."""
     binary_weight: float = 1.0
     """Sentiment: weight of examples from two-class data sets in the polarity head."""
+    weak_polarity: bool = True
+    """Sentiment: the polarity head also learns from data sets without document labels:
+    star rating 1-2 is negative and 5 positive; all aspects negative (positive) is negative
+    (positive). Texts with mixed or no such signal are not used."""
+    weak_weight: float = 1.0
+    """Sentiment: weight of those weakly labelled examples."""
     gate_negatives: tuple[str, ...] | None = None
     """Aspects: data sets whose texts are *out* of the domain, for the domain gate; None:
     every other data set with aspect labels; empty: no gate."""
@@ -83,6 +89,8 @@ class TrainSettings:
             problems.append(f"c_grid must hold positive numbers, got {self.c_grid}")
         if self.binary_weight < 0:
             problems.append(f"binary_weight must be >= 0, got {self.binary_weight}")
+        if self.weak_weight < 0:
+            problems.append(f"weak_weight must be >= 0, got {self.weak_weight}")
         if not 0.5 <= self.gate_recall <= 1.0:
             problems.append(f"gate_recall must be in [0.5, 1], got {self.gate_recall}")
         if self.prune_below < 0:
@@ -195,15 +203,30 @@ def train_sentiment(
     texts: list[str] = []
     labels: list[str] = []
     binary_flags: list[bool] = []
+    row_weights: list[float] = []
     for info in infos:
         binary = is_binary(train[info.name])
         texts.extend(_texts(train[info.name]))
         labels.extend(ex.sentiment or "" for ex in train[info.name])
         binary_flags.extend([binary] * len(train[info.name]))
+        row_weights.extend([settings.binary_weight if binary else 1.0] * len(train[info.name]))
+    weak_infos: list[DatasetInfo] = []
+    if settings.weak_polarity:
+        for info in available:
+            if info in infos:
+                continue
+            weak = [(ex, label) for ex in info.load("train") if (label := weak_label(ex))]
+            if weak:
+                weak_infos.append(info)
+                texts.extend(_texts([ex for ex, _ in weak]))
+                labels.extend(label for _, label in weak)
+                binary_flags.extend([True] * len(weak))
+                row_weights.extend([settings.weak_weight] * len(weak))
     copies = _copies(settings)
     train_tokens = [tokenize(t) for t in _augmented(texts, settings)]
     y = np.array(labels * copies)
     from_binary = np.array(binary_flags * copies)
+    weights_all = np.array(row_weights * copies)
     has_neutral = any(lbl == "neutral" for lbl in labels)
 
     progress("building features", 0, 1)
@@ -217,7 +240,7 @@ def train_sentiment(
     binary_dev = {n: is_binary(exs) for n, exs in dev.items()}
 
     polar = y != "neutral"
-    weights_polar = np.where(from_binary[polar], settings.binary_weight, 1.0)
+    weights_polar = weights_all[polar]
     neutral_rows = ~from_binary
     total = len(settings.c_grid)
     polar_heads: dict[float, tuple[npt.NDArray[np.float32], float]] = {}
@@ -318,7 +341,7 @@ def train_sentiment(
         },
         features=settings.features.to_dict(),
         hyperparameters=hyper,
-        data=_data_record({"train": infos, "dev": infos}),
+        data=_data_record({"train": infos, "train_weak_polarity": weak_infos, "dev": infos}),
         scores={
             "split": "dev",
             "note": "dev chose C and fitted the Platt calibration; `voc eval` gives test",
@@ -339,6 +362,24 @@ def train_sentiment(
     )
     progress("saving", 1, 1)
     return TrainResult(path, manifest, dev_scores)
+
+
+def weak_label(ex: Example) -> str | None:
+    """Return a weak polarity label for an example without a document label, or None.
+
+    Star rating 1-2 is negative and 5 positive (3-4 are left out: too often mixed); when
+    every labelled aspect has the same polarity (negative or positive), that polarity.
+    """
+    if ex.sentiment is not None:
+        return None
+    if ex.rating is not None:
+        if ex.rating <= 2:
+            return "negative"
+        return "positive" if ex.rating == 5 else None
+    polarities = {a.sentiment for a in ex.aspects}
+    if polarities in ({"negative"}, {"positive"}):
+        return polarities.pop()
+    return None
 
 
 def _compact_sentiment(report: dict[str, Any]) -> dict[str, Any]:

@@ -137,7 +137,8 @@ def _settings(task: str, kwargs: dict[str, Any]) -> Any:
     from nlp.features import FeatureSpec
     from nlp.train import TrainSettings
 
-    extra = {k: kwargs[k] for k in ("binary_weight", "domain", "gate_negatives") if k in kwargs}
+    names = ("binary_weight", "weak_polarity", "weak_weight", "domain", "gate_negatives")
+    extra = {k: kwargs[k] for k in names if k in kwargs}
     return TrainSettings(
         task=task,  # type: ignore[arg-type]
         datasets=_names(kwargs["datasets"]) or (),
@@ -161,6 +162,14 @@ def _settings(task: str, kwargs: dict[str, Any]) -> Any:
     type=float,
     help="Weight of examples from two-class data sets in the polarity head.",
 )
+@click.option(
+    "--weak/--no-weak",
+    "weak_polarity",
+    default=True,
+    show_default=True,
+    help="Let the polarity head also learn from star ratings and one-polarity aspect labels.",
+)
+@click.option("--weak-weight", default=1.0, show_default=True, type=float)
 def train_sentiment_command(**kwargs: Any) -> None:
     """Train the negative/neutral/positive model with calibrated probabilities.
 

@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.datasets import Example, model_text, write_jsonl
+from nlp.datasets import AspectLabel, Example, model_text, write_jsonl
 from nlp.sentiment import Platt, SentimentModel, compose, results_from_proba
-from nlp.train import TrainSettings, train_sentiment
+from nlp.train import TrainSettings, train_sentiment, weak_label
 from schemas.errors import ConfigError, ModelError
 
 # Phrases written for these tests (no data set text).
@@ -139,3 +139,45 @@ def test_bad_settings_and_missing_artifacts_fail_clearly(tmp_path: Path) -> None
         TrainSettings(task="sentiment", c_grid=())
     with pytest.raises(ModelError, match=r"has no manifest\.json"):
         SentimentModel.load(tmp_path)
+
+
+def test_weak_labels_come_from_ratings_and_one_polarity_aspects() -> None:
+    def ex(rating: int | None = None, *polarities: str) -> Example:
+        aspects = tuple(AspectLabel("A", p) for p in polarities)  # type: ignore[arg-type]
+        return Example("x", None, aspects, rating)
+
+    assert [weak_label(ex(r)) for r in (1, 2, 3, 4, 5)] == [
+        "negative",
+        "negative",
+        None,
+        None,
+        "positive",
+    ]
+    assert weak_label(ex(None, "negative", "negative")) == "negative"
+    assert weak_label(ex(None, "positive")) == "positive"
+    assert weak_label(ex(None, "positive", "negative")) is None
+    assert weak_label(ex(None, "neutral")) is None
+    assert weak_label(Example("x", "neutral", (), 5)) is None
+
+
+def test_rated_reviews_feed_the_polarity_head(tmp_path: Path) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    rng = random.Random(1)
+    rated = [
+        Example(", ".join(rng.sample(PHRASES[label], 2)), None, (), rating)
+        for label, rating in [("positive", 5), ("negative", 1)] * 20
+    ]
+    for split in ("train", "dev"):
+        write_jsonl(data / "tiny_rated" / f"{split}.jsonl", rated)
+    settings = TrainSettings(task="sentiment", datasets=("tiny_three",), c_grid=(4.0,))
+    result = train_sentiment(data, tmp_path / "models", settings)
+    assert result.manifest.data["splits"]["train_weak_polarity"] == ["tiny_rated"]
+    without = TrainSettings(
+        task="sentiment", datasets=("tiny_three",), c_grid=(4.0,), weak_polarity=False
+    )
+    assert (
+        train_sentiment(data, tmp_path / "m2", without).manifest.data["splits"][
+            "train_weak_polarity"
+        ]
+        == []
+    )
