@@ -14,19 +14,29 @@ memoizes words); "warm" is a later pass over a fresh batch drawn from the same t
 which is what a running stream sees. Timings are the median of ``--repeat`` runs; other
 work on the machine disturbs them, so run it twice.
 
+With ``--data-dir`` (the labelled sets of ../shared/data, research use only) it also prints
+the baseline's sentiment accuracy and macro-F1 on VLSP 2016 and AIVIVN 2019 and the
+expected calibration error; ``--calibrate`` fits the lexicon's temperature and neutral bias
+on the VLSP 2016 dev split (grid search on negative log-likelihood) and prints them.
+
     PYTHONPATH=. python bench/text.py
     PYTHONPATH=. python bench/text.py --batches 20 --repeat 7
+    PYTHONPATH=. python bench/text.py --data-dir ../shared/data --calibrate
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import random
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from nlp._tables import read_tsv, resource_path
 from nlp.langid import detect_language
@@ -146,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=8, help="batches of 512 for warm timings")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", type=Path, help="labelled sets (../shared/data)")
+    parser.add_argument("--calibrate", action="store_true", help="fit T and bias on VLSP dev")
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -177,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     if baseline:
         print(baseline)
 
+    if args.data_dir is not None:
+        _data_figures(args.data_dir, calibrate=args.calibrate)
+
     rows = read_tsv(resource_path("langid_samples.tsv"), ("text", "language", "note"), required=2)
     right = sum(detect_language(text) == language for text, language, _ in rows)
     print(f"\nlangid accuracy on langid_samples.tsv: {right}/{len(rows)} = {right / len(rows):.3f}")
@@ -200,6 +215,80 @@ def _baseline_figures(args: argparse.Namespace) -> str:
         enricher.enrich_batch(batch[:32])
         runs.append(min(_per_message(enricher.enrich_batch, batch) for _ in range(args.repeat)))
     return f"{'baseline enrich_batch':<26}{'':>12}{statistics.median(runs):>13.1f}"
+
+
+def _data_figures(data_dir: Path, *, calibrate: bool) -> None:
+    """Sentiment of the baseline on the labelled sets, and its calibration."""
+    from nlp.lexicon import load_lexicon
+
+    lexicon = load_lexicon()
+    sets = [
+        ("vlsp2016_sa", "dev"),
+        ("vlsp2016_sa", "test"),
+        ("aivivn2019_sa", "dev"),
+        ("aivivn2019_sa", "test"),
+    ]
+    scored: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    print(f"\nbaseline sentiment on {data_dir} (research data; see its README)")
+    for name, split in sets:
+        path = data_dir / name / f"{split}.jsonl"
+        if not path.exists():
+            print(f"  {name}/{split}: missing")
+            continue
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        pairs = [
+            (lexicon.score(normalize(redact(r["text"]).text)).score, r["sentiment"])
+            for r in rows
+            if r.get("sentiment")
+        ]
+        scored[(name, split)] = pairs
+        labels = sorted({gold for _, gold in pairs})
+        predicted = [lexicon.label(score)[0] for score, _ in pairs]
+        gold = [g for _, g in pairs]
+        accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
+        f1 = statistics.mean(_f1(gold, predicted, label) for label in labels)
+        ece = _ece(lexicon, pairs)
+        neutral = predicted.count("neutral") / len(predicted)
+        print(
+            f"  {name}/{split}: n={len(pairs)} classes={labels} accuracy {accuracy:.3f} "
+            f"macro-F1 {f1:.3f} ECE {ece:.3f} (neutral predicted {neutral:.1%})"
+        )
+    if calibrate and ("vlsp2016_sa", "dev") in scored:
+        dev = scored[("vlsp2016_sa", "dev")]
+        best = min(
+            (_nll(dev, t / 10, b / 10), t / 10, b / 10)
+            for t in range(5, 61)
+            for b in range(-10, 31)
+        )
+        print(f"  fitted on vlsp2016_sa/dev: temperature {best[1]}, neutral_bias {best[2]}")
+
+
+def _f1(gold: list[str], predicted: list[str], label: str) -> float:
+    tp = sum(g == label and p == label for g, p in zip(gold, predicted, strict=True))
+    fp = sum(g != label and p == label for g, p in zip(gold, predicted, strict=True))
+    fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=True))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _ece(lexicon: Any, pairs: list[tuple[float, str]], bins: int = 10) -> float:
+    totals = [[0, 0.0, 0] for _ in range(bins)]
+    for score, gold in pairs:
+        label, probability = lexicon.label(score)
+        row = totals[min(int(probability * bins), bins - 1)]
+        row[0] += 1
+        row[1] += probability
+        row[2] += label == gold
+    return sum(abs(row[1] - row[2]) for row in totals if row[0]) / len(pairs)
+
+
+def _nll(pairs: list[tuple[float, str]], temperature: float, bias: float) -> float:
+    total = 0.0
+    for score, gold in pairs:
+        z = {"positive": score / temperature, "negative": -score / temperature, "neutral": bias}
+        top = max(z.values())
+        norm = sum(math.exp(v - top) for v in z.values())
+        total -= z[gold] - top - math.log(norm)
+    return total / len(pairs)
 
 
 if __name__ == "__main__":

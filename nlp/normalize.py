@@ -36,7 +36,7 @@
 5. Whitespace collapsed and trimmed.
 
 Tone-mark convention: one placement for every syllable, the one underthesea's
-``text_normalize`` produces and Vietnamese keyboards default to: in an open syllable with
+``text_normalize`` produces (the traditional placement): in an open syllable with
 the glide-vowel pairs oa, oe, uy the mark goes on the FIRST vowel ("hòa", "khỏe", "thúy",
 not "hoà", "khoẻ", "thuý"); with a final consonant it goes on the last vowel ("hoàn",
 "thuyền"); a vowel with a hat or horn (â ê ô ơ ă ư; ơ in "ươ") always carries it ("người",
@@ -44,7 +44,8 @@ not "hoà", "khoẻ", "thuý"); with a final consonant it goes on the last vowel
 initial consonants, so "quý", "quà", "già", "giữ" mark the vowel after them, while "gì" and
 "gìn" mark the i. A word whose letters are not one Vietnamese syllable, or that carries
 more than one tone mark, is left as it is ("café", "pokémon"). Spellings are not changed:
-"quí"/"quý" and "kĩ"/"kỹ" stay as typed.
+"quí"/"quý" and "kĩ"/"kỹ" stay as typed (the phrase matcher of :mod:`nlp.rules` compares
+them in one spelling).
 
 Text typed without diacritics keeps none: restoring diacritics is a model's job, not the
 normalizer's. :func:`fold` gives the accent-insensitive key that makes both forms match.

@@ -780,7 +780,6 @@ _HOUSE_LETTERS = frozenset("ABCDEFabcdef")
 """Letters after a house number ("12A"); g, h, k, m... after a number are units."""
 _NEXT_WORD_RE = re.compile(r"\s+([^\W\d_]+)")
 _WORD_RE = re.compile(r"[a-z]+")
-_ABBREVIATIONS = frozenset({"p", "q", "tp", "tx", "tt", "kp", "ql", "dl", "tl"})
 
 
 def _address_start(text: str, position: int, number_end: int, tables: _Tables) -> int | None:
