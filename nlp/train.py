@@ -457,7 +457,9 @@ def train_aspects(
         b = np.full(n_aspects, -30.0)
         for k, aspect in enumerate(aspects):
             target = np.array([aspect in lbl for lbl in labels_train])
-            if target.any() and not target.all():
+            if target.all():  # mentioned in every training text: always on
+                b[k] = 30.0
+            elif target.any():
                 fitted = _logistic(c, settings).fit(x_train, target)
                 w[:, k] = fitted.coef_[0]
                 b[k] = float(fitted.intercept_[0])

@@ -395,32 +395,24 @@ def _pct(value: float) -> str:
 
 
 def print_results(results: dict[str, Any], console: Console) -> None:
-    """Print the sentiment and aspect tables of an evaluation."""
+    """Print the sentiment, per-class and aspect tables of an evaluation."""
     variants = ["original", *results["perturbations"]]
-    sentiment = Table(title=f"sentiment ({results['sentiment_model']}) on {results['split']}")
-    for column in (
-        "data set",
-        "task",
-        "variant",
-        "F1",
-        "macro-F1",
-        "acc",
-        "ECE",
-        "per class P/R/F1",
-    ):
+    split = results["split"]
+    sentiment = Table(title=f"sentiment ({results['sentiment_model']}) on {split}, %")
+    for column in ("data set", "task", "variant", "F1", "macro-F1", "acc", "ECE"):
         sentiment.add_column(column)
-    aspects = Table(title=f"aspects on {results['split']} (micro P/R/F1, %)")
-    for column in ("data set", "model", "variant", "detection P/R/F1", "+polarity P/R/F1"):
+    per_class = Table(title=f"sentiment per class on {split} (original), %")
+    for column in ("data set", "class", "precision", "recall", "F1", "support"):
+        per_class.add_column(column)
+    aspects = Table(title=f"aspects on {split}, micro, %")
+    for column in ("data set", "variant", "det P", "det R", "det F1", "pol P", "pol R", "pol F1"):
         aspects.add_column(column)
+    models: list[str] = []
     for name, result in results["datasets"].items():
         if "sentiment" in result:
             block = result["sentiment"]
             for variant in variants:
                 s = block["variants"][variant]
-                per_class = "  ".join(
-                    f"{label[:3]} {_pct(c['precision'])}/{_pct(c['recall'])}/{_pct(c['f1'])}"
-                    for label, c in s["per_class"].items()
-                )
                 sentiment.add_row(
                     name,
                     block["task"],
@@ -429,19 +421,30 @@ def print_results(results: dict[str, Any], console: Console) -> None:
                     _pct(s["macro_f1"]),
                     _pct(s["accuracy"]),
                     f"{s['calibration']['ece']:.3f}",
-                    per_class,
+                )
+            for label, c in block["variants"]["original"]["per_class"].items():
+                per_class.add_row(
+                    name,
+                    label,
+                    _pct(c["precision"]),
+                    _pct(c["recall"]),
+                    _pct(c["f1"]),
+                    str(c["support"]),
                 )
         if "aspects" in result:
             block = result["aspects"]
+            models.append(f"{name}: {block['model']}")
             for variant in variants:
                 s = block["variants"][variant]
                 det, pol = s["detection"], s["detection_polarity"]
                 aspects.add_row(
                     name,
-                    block["model"],
                     variant,
-                    f"{_pct(det['precision'])}/{_pct(det['recall'])}/{_pct(det['f1'])}",
-                    f"{_pct(pol['precision'])}/{_pct(pol['recall'])}/{_pct(pol['f1'])}",
+                    *(_pct(det[k]) for k in ("precision", "recall", "f1")),
+                    *(_pct(pol[k]) for k in ("precision", "recall", "f1")),
                 )
     console.print(sentiment)
-    console.print(aspects)
+    console.print(per_class)
+    if models:
+        aspects.caption = "; ".join(models)
+        console.print(aspects)

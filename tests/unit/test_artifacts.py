@@ -123,3 +123,23 @@ def test_pack_matrix_quantizes_to_int8_and_prunes() -> None:
     packed["m_scale"] = packed["m_scale"][:1]
     with pytest.raises(ModelError, match="corrupt"):
         unpack_matrix("m", packed)
+
+
+def test_default_artifacts_load_without_pickle() -> None:
+    # every shipped artifact opens with allow_pickle=False, matches its sha256 and has a card
+    shipped = find_artifacts(Path(__file__).resolve().parents[2] / "nlp" / "models")
+    kinds = set()
+    for path in shipped:
+        manifest, arrays = load_artifact(path)
+        kinds.add(manifest.kind)
+        assert path.name == manifest.versioned_name
+        assert manifest.weights_sha256
+        assert manifest.data["revisions_sha256_of_meta_json"]
+        assert manifest.scores["split"] == "dev"
+        assert all(a.dtype != object for a in arrays.values())
+        card = (path / CARD_FILE).read_text(encoding="utf-8")
+        assert "research" in card
+        assert "Intended use" in card
+    assert kinds == {"sentiment", "aspects"}
+    total = sum(f.stat().st_size for p in shipped for f in p.iterdir())
+    assert total < 20_000_000
