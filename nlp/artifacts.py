@@ -260,3 +260,17 @@ def default_artifact(kind: str, name: str | None = None) -> Path:
         msg = f"no packaged {kind} model in {MODELS_DIR}; train one with `voc train {kind}`"
         raise ModelError(msg)
     return max(manifests, key=lambda mp: version_key(mp[0]))[1]
+
+
+def record_scores(path: Path, key: str, value: dict[str, Any]) -> Manifest:
+    """Store ``value`` as ``scores[key]`` in the manifest of the artifact at ``path``.
+
+    Used by ``voc eval --record`` to keep test figures beside the dev ones; the weights and
+    their sha256 are untouched.
+    """
+    manifest = read_manifest(path)
+    data = asdict(manifest)
+    data["scores"] = {**manifest.scores, key: value}
+    updated = Manifest(**data)
+    (path / MANIFEST_FILE).write_text(updated.to_json(), encoding="utf-8")
+    return updated

@@ -358,7 +358,7 @@ def train_sentiment(
         out_dir,
         manifest,
         model.to_arrays(prune_below=settings.prune_below),
-        sentiment_card(manifest, dev_scores),
+        sentiment_card(manifest),
     )
     progress("saving", 1, 1)
     return TrainResult(path, manifest, dev_scores)
@@ -743,8 +743,8 @@ def _card_header(manifest: Manifest, what: str) -> list[str]:
     return lines
 
 
-def sentiment_card(manifest: Manifest, dev_scores: dict[str, Any]) -> str:
-    """MODEL_CARD.md text of a sentiment artifact."""
+def sentiment_card(manifest: Manifest) -> str:
+    """Return the MODEL_CARD.md text of a sentiment artifact (from its manifest)."""
     lines = _card_header(
         manifest,
         "Fast Vietnamese sentiment (negative / neutral / positive) with a calibrated "
@@ -753,20 +753,21 @@ def sentiment_card(manifest: Manifest, dev_scores: dict[str, Any]) -> str:
         "P(neutral) = p_neu, P(positive) = (1 - p_neu) p_pos. Platt scaling of each head is "
         "fitted on dev.",
     )
+    dev = manifest.scores.get("dev", {})
+    before = manifest.scores.get("dev_uncalibrated_ece", {})
     lines += [
-        "## Scores on dev (used for selection and calibration; test figures come from `voc eval`)",
+        "## Scores on dev (used for selection and calibration)",
         "",
-        "| data set | F1 | definition | accuracy | ECE |",
-        "|---|---|---|---|---|",
+        "| data set | F1 | definition | accuracy | ECE | ECE before calibration |",
+        "|---|---|---|---|---|---|",
     ]
-    for ds, r in dev_scores.items():
-        cells = [ds, _fmt(r["f1"]), r["f1_definition"], _fmt(r["accuracy"])]
-        cells.append(_fmt(r["calibration"]["ece"]))
+    for ds, r in dev.items():
+        cells = [ds, _fmt(r["f1"]), r["f1_definition"], _fmt(r["accuracy"]), _fmt(r["ece"])]
+        cells.append(_fmt(before.get(ds, float("nan"))))
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Two-class data sets: positive iff P(positive) >= P(negative).", ""]
+    lines += _test_section(manifest)
     lines += [
-        "",
-        "Two-class data sets are scored with positive iff P(positive) >= P(negative).",
-        "",
         "## Limitations",
         "",
         "- A bag of n-grams: no long-range structure; sarcasm, comparisons and mixed opinions "
@@ -778,6 +779,36 @@ def sentiment_card(manifest: Manifest, dev_scores: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _test_section(manifest: Manifest) -> list[str]:
+    """Card lines for the figures `voc eval --record` stored in the manifest."""
+    recorded = manifest.scores.get("eval", {})
+    if not recorded:
+        return ["Test figures: run `voc eval --data DIR --record`.", ""]
+    lines: list[str] = []
+    for split, block in recorded.items():
+        lines += [
+            f"## Scores on {split} (`voc eval --record`, {block.get('date', '')})",
+            "",
+            "| data set | variant | figures |",
+            "|---|---|---|",
+        ]
+        for ds, variants in block.get("datasets", {}).items():
+            for variant, figures in variants.items():
+                text = ", ".join(f"{k} {_fmt(v)}" for k, v in figures.items())
+                lines.append(f"| {ds} | {variant} | {text} |")
+        lines.append("")
+    return lines
+
+
+def write_card(path: Path) -> None:
+    """Rewrite MODEL_CARD.md of the artifact at ``path`` from its manifest."""
+    from nlp.artifacts import CARD_FILE, read_manifest
+
+    manifest = read_manifest(path)
+    card = sentiment_card(manifest) if manifest.kind == "sentiment" else aspect_card(manifest)
+    (path / CARD_FILE).write_text(card, encoding="utf-8")
 
 
 def aspect_card(manifest: Manifest) -> str:
@@ -796,7 +827,7 @@ def aspect_card(manifest: Manifest) -> str:
     lines += [
         "Aspects: " + ", ".join(f"`{a}`" for a in labels["aspects"]),
         "",
-        "## Scores on dev (used for selection; test figures come from `voc eval`)",
+        "## Scores on dev (used for selection)",
         "",
         "Micro-averaged over (text, aspect) pairs and (text, aspect, polarity) triples.",
         "",
@@ -807,6 +838,7 @@ def aspect_card(manifest: Manifest) -> str:
         "",
         f"Domain gate: {json_dumps(dev.get('gate', {}))}",
         "",
+        *_test_section(manifest),
         "## Limitations",
         "",
         "- Aspects are detected for the whole text, not located in it; polarity is one per aspect.",

@@ -285,6 +285,11 @@ def train_aspects_command(**kwargs: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every figure as JSON here.",
 )
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Store the figures in each fast artifact's manifest and MODEL_CARD.md.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar and no tables.")
 def eval_command(**kwargs: Any) -> None:
     """Score the models on labelled data, also on perturbed copies.
@@ -297,8 +302,13 @@ def eval_command(**kwargs: Any) -> None:
     Example:
       voc eval --data ../shared/data --out results.json
     """  # noqa: D301 - click's \b keeps the example unwrapped
+    if kwargs["record"] and kwargs["transformer"]:
+        msg = "--record stores figures in fast artifacts: not with --transformer"
+        raise click.UsageError(msg)
     try:
         results = _run_eval(kwargs)
+        if kwargs["record"]:
+            _record(results, kwargs["models_dir"])
     except VocError as exc:
         raise _fail(exc) from exc
     if kwargs["out_file"] is not None:
@@ -360,6 +370,47 @@ def _run_eval(kwargs: dict[str, Any]) -> dict[str, Any]:
             )
         report("scoring", total, total)
     return results
+
+
+def _record(results: dict[str, Any], models_dir: Path | None) -> None:
+    """Write each fast model's figures into its manifest and card (``--record``)."""
+    from datetime import UTC, datetime
+
+    from nlp.artifacts import MODELS_DIR, read_manifest, record_scores
+    from nlp.train import write_card
+
+    directory = models_dir or MODELS_DIR
+    per_model: dict[str, dict[str, Any]] = {}
+    for name, result in results["datasets"].items():
+        if "sentiment" in result:
+            block = result["sentiment"]
+            per_model.setdefault(block["model"], {})[name] = {
+                variant: {
+                    "f1": s["f1"],
+                    "macro_f1": s["macro_f1"],
+                    "accuracy": s["accuracy"],
+                    "ece": s["calibration"]["ece"],
+                }
+                for variant, s in block["variants"].items()
+            }
+        if "aspects" in result:
+            block = result["aspects"]
+            per_model.setdefault(block["model"], {})[name] = {
+                variant: {
+                    f"{task}_{k}": s[key][k]
+                    for task, key in (("det", "detection"), ("pol", "detection_polarity"))
+                    for k in ("precision", "recall", "f1")
+                }
+                for variant, s in block["variants"].items()
+            }
+    date = datetime.now(UTC).date().isoformat()
+    split = results["split"]
+    for version, datasets in per_model.items():
+        path = directory / version if (directory / version).is_dir() else directory
+        recorded = dict(read_manifest(path).scores.get("eval", {}))
+        recorded[split] = {"date": date, "datasets": datasets}
+        record_scores(path, "eval", recorded)
+        write_card(path)
 
 
 def _count(infos: Sequence[Any], config: Any) -> int:

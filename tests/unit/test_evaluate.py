@@ -173,6 +173,28 @@ def test_eval_prints_tables_unless_quiet(trained_dirs: tuple[Path, Path]) -> Non
     assert "tiny_sa" in result.output
 
 
+def test_record_stores_the_figures_in_manifest_and_card(trained_dirs: tuple[Path, Path]) -> None:
+    data, models = trained_dirs
+    result = CliRunner().invoke(
+        eval_command,
+        ["--data", str(data), "--models", str(models), "--no-perturb", "--record", "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(
+        (models / "sentiment-fast-1.0.0" / "manifest.json").read_text(encoding="utf-8")
+    )
+    recorded = manifest["scores"]["eval"]["test"]["datasets"]["tiny_sa"]["original"]
+    assert recorded["macro_f1"] > 0.9
+    assert manifest["scores"]["split"] == "dev"  # the training-time dev figures stay
+    card = (models / "aspects-tiny-phone-fast-1.0.0" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Scores on test" in card
+    assert "det_f1" in card
+    with_transformer = CliRunner().invoke(
+        eval_command, ["--data", str(data), "--transformer", "x", "--record"]
+    )
+    assert with_transformer.exit_code == 2
+
+
 def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(eval_command, ["--data", str(tmp_path), "--quiet"])
     assert result.exit_code == 1
