@@ -19,7 +19,7 @@ Every test set is also scored on two seeded perturbed copies (:mod:`nlp.perturb`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -259,17 +259,6 @@ def variants(texts: Sequence[str], config: EvalConfig) -> dict[str, list[str]]:
         perturbation: Perturbation = PERTURBATIONS[name]
         out[name] = [model_text(t) for t in perturb_all(texts, perturbation, config.seed)]
     return out
-
-
-def work_units(
-    datasets: Sequence[DatasetInfo], config: EvalConfig, has_aspects: Mapping[str, bool]
-) -> int:
-    """How many texts an evaluation will score (for a progress bar)."""
-    total = 0
-    for info in datasets:
-        n = sum(1 for _ in info.split_path(config.split).open(encoding="utf-8"))
-        total += n * (1 + len(config.perturbations)) * (2 if has_aspects.get(info.name) else 1)
-    return total
 
 
 def aspect_model_for(

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,7 @@ import yaml
 from nlp._tables import resource_path
 from nlp.artifacts import MODELS_DIR, find_artifacts, read_manifest, version_key
 from nlp.aspects import AspectModel
+from nlp.evaluate import SentimentPredictor
 from nlp.features import tokenize
 from nlp.flags import FlagRules, detect_flags, load_flag_rules
 from nlp.rules import PhraseIndex, TextView, read_view
@@ -48,19 +49,6 @@ CLAUSE_WEIGHT = 0.75
 """Share of the clause's own sentiment in a topic's sentiment (the rest: the message's)."""
 
 _TOPIC, _FLAG, _CONTRAST = 0, 1, 2
-
-
-class SentimentPredictor(Protocol):
-    """What the enricher needs from a sentiment model."""
-
-    @property
-    def version(self) -> str:
-        """Versioned model name."""
-        ...
-
-    def predict_proba(self, texts: Sequence[str]) -> Float64:
-        """(n, 3) probabilities of negative, neutral, positive."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

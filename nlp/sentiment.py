@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -204,12 +203,3 @@ def results_from_proba(proba: npt.NDArray[np.float64]) -> list[SentimentResult]:
     """Argmax class and its probability for each row of a (n, 3) probability matrix."""
     best = proba.argmax(axis=1)
     return [SentimentResult(SENTIMENTS[int(k)], float(proba[i, k])) for i, k in enumerate(best)]
-
-
-def describe(model: SentimentModel) -> dict[str, Any]:
-    """Return a short summary for logs and the CLI."""
-    return {
-        "version": model.version,
-        "features": model.featurizer.n_features,
-        "has_neutral": model.has_neutral,
-    }

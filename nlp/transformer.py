@@ -150,8 +150,8 @@ class TransformerSentiment:
 
     @property
     def version(self) -> str:
-        """``transformer:<path or hub id>``, stored on every enriched row."""
-        return f"transformer:{self.name}"
+        """``hf:<path or hub id>``, stored on every enriched row."""
+        return f"hf:{self.name}"
 
     @classmethod
     def load(

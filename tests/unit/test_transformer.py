@@ -1,9 +1,14 @@
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from flows.commands.models import eval_command
+from nlp.datasets import Example, write_jsonl
+from nlp.enrichers import load_enricher
 from nlp.transformer import (
     INSTALL_HINT,
     TransformerSentiment,
@@ -86,7 +91,7 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_tiny_local_model_loads_and_learns_the_obvious(trained_dir: Path) -> None:
     model = TransformerSentiment.load(trained_dir, device="cpu", batch_size=4)
-    assert model.version == f"transformer:{trained_dir}"
+    assert model.version == f"hf:{trained_dir}"
     assert model.label_targets == [0, 1, 2]
     proba = model.predict_proba(["rất hài lòng", "thất vọng", "hỏi giá"])
     assert proba.shape == (3, 3)
@@ -138,6 +143,42 @@ def test_missing_torch_gives_the_install_command(monkeypatch: pytest.MonkeyPatch
         import_backend()
     assert INSTALL_HINT in str(info.value)
     assert "pip install 'voc-stream[transformer]'" in str(info.value)
+
+
+def test_transformer_enricher_wraps_the_backend(trained_dir: Path) -> None:
+    enricher = load_enricher(
+        "transformer", model_path=f"{trained_dir}|NEG:negative,NEU:neutral,POS:positive"
+    )
+    assert enricher.version.startswith(f"transformer:hf:{trained_dir}")
+    (result,) = enricher.enrich_batch(["rất hài lòng"])
+    assert result.sentiment == "positive"
+    assert result.model_version == enricher.version
+
+
+def test_eval_scores_a_transformer_model(trained_dir: Path, tmp_path: Path) -> None:
+    rows = [
+        Example(t, label, (), None)
+        for label, texts in (("positive", POSITIVE), ("negative", NEGATIVE), ("neutral", NEUTRAL))
+        for t in texts
+    ]  # type: ignore[arg-type]
+    for split in ("train", "test"):
+        write_jsonl(tmp_path / "data" / "tiny" / f"{split}.jsonl", rows)
+    out = tmp_path / "results.json"
+    args = [
+        "--data",
+        str(tmp_path / "data"),
+        "--transformer",
+        str(trained_dir),
+        "--no-perturb",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    result = CliRunner().invoke(eval_command, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["sentiment_model"] == f"hf:{trained_dir}"
+    assert figures["datasets"]["tiny"]["sentiment"]["variants"]["original"]["accuracy"] > 0.9
 
 
 @pytest.mark.gpu
