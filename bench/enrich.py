@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'redact + langid + normalize':<36}{text:>10.1f}")
     print(f"{'enrich_batch (' + args.enricher + ')':<36}{enrich:>10.1f}")
     print(f"{'whole enrichment path':<36}{total:>10.1f}")
-    print(f"=> {1e6 / total:,.0f} messages/second on one core")
+    print(f"=> {1e6 / total:,.0f} messages/second on one core (median batch)")
+    fastest = min(t + e for t, e in zip(text_us, enrich_us, strict=True))
+    print(f"   {1e6 / fastest:,.0f} messages/second in the fastest batch (least disturbed)")
     return 0
 
 

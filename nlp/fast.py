@@ -172,14 +172,19 @@ class FastEnricher:
         topics: list[list[TopicHit]] = [[] for _ in texts]
         if pending:
             clause_proba = self._message_proba(clause_texts, [tokenize(t) for t in clause_texts])
-            for item in pending:
-                mixed = CLAUSE_WEIGHT * clause_proba[list(item.clauses)].mean(axis=0)
-                mixed = mixed + (1.0 - CLAUSE_WEIGHT) * proba[item.message]
+            owner = np.repeat(np.arange(len(pending)), [len(p.clauses) for p in pending])
+            clause_ids = np.fromiter((c for p in pending for c in p.clauses), dtype=np.int64)
+            summed = np.zeros((len(pending), 3))
+            np.add.at(summed, owner, clause_proba[clause_ids])
+            summed /= np.bincount(owner, minlength=len(pending))[:, None]
+            messages = np.fromiter((p.message for p in pending), dtype=np.int64)
+            mixed = CLAUSE_WEIGHT * summed + (1.0 - CLAUSE_WEIGHT) * proba[messages]
+            for item, k in zip(pending, mixed.argmax(axis=1).tolist(), strict=True):
                 topics[item.message].append(
                     TopicHit(
                         topic=item.topic,
                         score=round(1 - 0.3**item.count, 4),
-                        sentiment=SENTIMENTS[int(mixed.argmax())],
+                        sentiment=SENTIMENTS[k],
                     )
                 )
 
