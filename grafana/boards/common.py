@@ -124,8 +124,8 @@ class Board:
     refresh: str = "1m"
     queries: dict[tuple[int, str], tuple[str, PanelQuery]] = field(default_factory=dict)
     variables: list[VariableSpec] = field(default_factory=list)
-    _next_id: int = 1
-    _builder: dashboard.Dashboard = field(init=False)
+    _next_id: int = field(default=1, init=False, repr=False)
+    _builder: dashboard.Dashboard = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._builder = (
@@ -263,8 +263,8 @@ def _fixed_color(color: str) -> list[dashboard_models.DynamicConfigValue]:
     ]
 
 
-#: Share columns are 0..1 fractions; red above these.
-SHARE_THRESHOLDS = ((None, "green"), (0.35, "orange"), (0.5, "red"))
+#: Negative shares (0..1): orange from 35%, red from 50%.
+NEGATIVE_SHARE_THRESHOLDS = ((None, "green"), (0.35, "orange"), (0.5, "red"))
 
 
 def stat_panel(
@@ -276,8 +276,12 @@ def stat_panel(
     span: int = 6,
     height: int = 4,
     decimals: float | None = None,
+    colors: dict[str, str] | None = None,
 ) -> stat.Panel:
-    """A big number (or a few, one per column) for the question in ``title``."""
+    """A big number (or a few, one per column) for the question in ``title``.
+
+    ``thresholds`` colour the values; ``colors`` fixes the colour of some columns instead.
+    """
     panel = (
         stat.Panel()
         .title(title)
@@ -294,6 +298,8 @@ def stat_panel(
     )
     if decimals is not None:
         panel = panel.decimals(decimals)
+    for name, color in (colors or {}).items():
+        panel = panel.override_by_name(name, _fixed_color(color))
     return panel
 
 
@@ -359,7 +365,8 @@ def table_panel(
 ) -> table.Panel:
     """A table.
 
-    ``shares`` are 0..1 fractions shown as coloured percentages; ``colors`` maps a column to
+    ``shares`` are 0..1 fractions shown as percentages, the negative ones (name starting with
+    ``negative``) coloured green, orange, red as they grow; ``colors`` maps a column to
     value-to-colour mappings; ``links`` maps a column to (title, url) data links.
     """
     panel = (
@@ -373,20 +380,21 @@ def table_panel(
         .filterable(True)
     )
     for name in shares:
-        panel = panel.override_by_name(
-            name,
-            [
-                dashboard_models.DynamicConfigValue(id_val="unit", value="percentunit"),
-                dashboard_models.DynamicConfigValue(id_val="decimals", value=1),
+        properties = [
+            dashboard_models.DynamicConfigValue(id_val="unit", value="percentunit"),
+            dashboard_models.DynamicConfigValue(id_val="decimals", value=1),
+        ]
+        if name.startswith("negative"):
+            properties += [
                 dashboard_models.DynamicConfigValue(
                     id_val="thresholds",
-                    value=_thresholds(*SHARE_THRESHOLDS).build().to_json(),
+                    value=_thresholds(*NEGATIVE_SHARE_THRESHOLDS).build().to_json(),
                 ),
                 dashboard_models.DynamicConfigValue(
                     id_val="custom.cellOptions", value={"type": "color-text"}
                 ),
-            ],
-        )
+            ]
+        panel = panel.override_by_name(name, properties)
     for name, unit in (units or {}).items():
         panel = panel.override_by_name(
             name, [dashboard_models.DynamicConfigValue(id_val="unit", value=unit)]

@@ -71,10 +71,9 @@ WHERE {open_alerts_where(*_SELECTED)}
 OPENED_AND_RESOLVED = table_query(
     f"""
 SELECT countIf($__timeFilter_ms(opened_at)) AS opened,
-       countIf(status = 'resolved' AND resolved_at IS NOT NULL
-               AND $__timeFilter_ms(assumeNotNull(resolved_at))) AS resolved
+       countIf(status = 'resolved' AND $__timeFilter_ms(resolved_at)) AS resolved
 FROM alerts FINAL
-WHERE {all_of("$__timeFilter_ms(updated_at)", *_SELECTED)}
+WHERE {all_of("opened_at <= $__toTime_ms", *_SELECTED)}
 """,
     "opened",
     "resolved",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from grafana.boards.common import (
     BRAND,
     CHANNEL,
+    NEGATIVE_SHARE_THRESHOLDS,
     SENTIMENT_COLORS,
     SOURCE,
     Board,
@@ -285,8 +286,9 @@ def build() -> Board:
             "Negative and positive share",
             "Share of messages whose overall sentiment is negative, and positive.",
             unit="percentunit",
-            thresholds=((None, "green"), (0.35, "orange"), (0.5, "red")),
+            thresholds=NEGATIVE_SHARE_THRESHOLDS,
             decimals=1,
+            colors={"positive": "green"},
         ),
         SENTIMENT_SHARES,
     )

@@ -255,6 +255,8 @@ def test_emerging_board_lists_the_seeded_open_alert_with_samples(
     assert ("delivery / shopee", "shopee", 41) in breakdown
     phrases = run(seeded.client, emerging.PHRASES.sql, ctx).dicts()
     assert [(p["phrase"], p["status"]) for p in phrases] == [("chưa nhận được hàng", "open")]
+    counts = run(seeded.client, emerging.OPENED_AND_RESOLVED.sql, ctx).dicts()
+    assert counts == [{"opened": 4, "resolved": 1}]  # a-stale opened two days before
     history = {h["id"]: h for h in run(seeded.client, emerging.HISTORY.sql, ctx).dicts()}
     assert history["a-price-resolved"]["status"] == "resolved"
     assert history["a-price-resolved"]["minutes_open"] == 20
