@@ -97,16 +97,6 @@ class ClickHouseQueryBuilder(cogbuilder.Builder[cogvariants.Dataquery]):
         return self._query
 
 
-def sql_table(raw_sql: str, ref_id: str = "A") -> ClickHouseQueryBuilder:
-    """A table-format query (one frame, columns as returned)."""
-    return ClickHouseQueryBuilder(raw_sql, Format.TABLE, ref_id)
-
-
-def sql_series(raw_sql: str, ref_id: str = "A") -> ClickHouseQueryBuilder:
-    """A time-series query: a time column first, string label columns, numeric values."""
-    return ClickHouseQueryBuilder(raw_sql, Format.TIME_SERIES, ref_id)
-
-
 def variable_query(raw_sql: str, name: str) -> dict[str, Any]:
     """The stored query of a query variable: custom SQL, read by both variable editors.
 

@@ -36,7 +36,7 @@ from flows.simulator.incidents import Incident
 from flows.sinks.clickhouse import ClickHouseSink
 from flows.sources.files import JsonlFileSource
 from flows.sources.simulator import SimulatorSource
-from nlp.types import AspectHit, Enrichment, TopicHit
+from nlp.types import AspectHit, Enrichment, Sentiment, TopicHit
 from schemas.migrate import migrate
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 
@@ -51,7 +51,7 @@ class AspectKeywordEnricher:
         for text in texts:
             low = text.lower()
             negative = any(w in low for w in ("chậm", "tụt", "hỏng", "kém"))
-            label = "negative" if negative else "positive"
+            label: Sentiment = "negative" if negative else "positive"
             topics = (TopicHit("delivery", 1.0, label),) if "giao" in low else ()
             aspects = []
             if "pin" in low:

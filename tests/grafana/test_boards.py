@@ -124,9 +124,9 @@ def test_committed_json_is_what_the_python_declares(boards: dict[str, Board]) ->
                 found[(item["id"], query.ref_id)] = query
         declared = {key: q for key, (_, q) in board.queries.items()}
         assert set(found) == set(declared), file_name
-        for key, query in declared.items():
-            assert found[key].raw_sql == query.sql, key
-            assert found[key].format == query.format, key
+        for key, spec in declared.items():
+            assert found[key].raw_sql == spec.sql, key
+            assert found[key].format == spec.format, key
         variables = {v["name"]: v for v in data["templating"].get("list", [])}
         assert list(variables) == [s.name for s in board.variables]
         for spec in board.variables:
