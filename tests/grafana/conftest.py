@@ -3,8 +3,8 @@
 chDB opens one database path per process at a time: the fixture is package-scoped and no
 test here uses the per-test databases of the top-level conftest.
 
-1. Three hours of simulated feedback ending now (event time), with one scheduled incident
-   (delivery complaints on shopee, 8x, the last 40 minutes), streamed through the real flow
+1. Three hours of simulated feedback (flat traffic) ending now, with one scheduled incident
+   (delivery complaints on shopee, 12x, the last 40 minutes), streamed through the real flow
    with the default enricher into chDB; every 97th payload is malformed (dead letters).
 2. A small JSON Lines file written here, streamed through the real flow with a frozen clock
    two hours in the past and a keyword enricher that also finds aspects: two messages
@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import bytewax.operators as op
@@ -259,17 +260,14 @@ def _alerts(
     }
 
 
-@pytest.fixture(scope="package")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    """The seeded embedded ClickHouse (see the module docstring)."""
-    folder = tmp_path_factory.mktemp("grafana")
+def seed(folder: Path, end: datetime) -> Seeded:
+    """Seed a new embedded ClickHouse under ``folder``; the simulation ends at ``end``."""
     settings = load_settings(
         clickhouse_dsn=f"chdb://{folder / 'chdb'}", batch_size=256, batch_timeout_s=0.2
     )
     client = connect(settings, create_database=True)
     migrate(client)
 
-    end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(hours=3)
     incident = Incident(
         id="delivery-shopee",
@@ -278,10 +276,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         channel="shopee",
         start=end - timedelta(minutes=40),
         duration=timedelta(minutes=40),
-        multiplier=8,
+        multiplier=12,
     )
+    # Flat traffic: the figures do not depend on the time of day the tests run at.
     simulation = SimulationConfig(
-        seed=11, start=start, hours=3, messages=5000, incidents=(incident,)
+        seed=11, start=start, hours=3, messages=5000, incidents=(incident,), diurnal=False
     )
     source = SimulatorSource(simulation, 2, malformed_every=97)
     _stream(settings, FlowIO(source, *_sinks(settings)))
@@ -316,7 +315,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     ]  # fmt: skip
     write_rows(settings, "late_items", LateItem.COLUMNS, late)
 
-    yield Seeded(
+    return Seeded(
         client=client,
         settings=settings,
         start=start,
@@ -327,5 +326,14 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         wall_after=datetime.now(UTC),
         alerts=alerts,
     )
-    client.close()
+
+
+@pytest.fixture(scope="package")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """The seeded embedded ClickHouse (see the module docstring), ending this minute."""
+    data = seed(
+        tmp_path_factory.mktemp("grafana"), datetime.now(UTC).replace(second=0, microsecond=0)
+    )
+    yield data
+    data.client.close()
     close_deferred()

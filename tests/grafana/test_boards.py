@@ -292,7 +292,7 @@ def test_the_spike_shows_on_the_alerted_topic(seeded: Seeded, boards: dict[str, 
 
     during = [m for m in delivery if m >= split]
     before = [m for m in delivery if m < split - timedelta(minutes=10)]
-    assert share(during) > 1.25 * share(before)
+    assert share(during) > 1.4 * share(before)
 
 
 def test_pipeline_board_shows_dead_letters_late_items_and_models(
