@@ -94,16 +94,19 @@ def test_a_revision_with_new_figures_keeps_the_instance_a_new_severity_does_not(
     assert resolved.firing == set()
 
 
-def test_negative_share_fires_for_the_seeded_key_only(
+def test_negative_share_fires_for_the_seeded_incident_only(
     seeded: Seeded, rules: dict[str, dict[str, Any]]
 ) -> None:
     rule = rules["voc-negative-share"]
     during = evaluate_rule(seeded.client, rule, seeded.incident.start + timedelta(minutes=15))
-    assert during.firing_labels() == [{"channel": "shopee", "topic": "delivery"}]
+    assert {"channel": "shopee", "topic": "delivery"} in during.firing_labels()
+    # The incident's complaints also name other topics ("shipper thái độ khó chịu" is customer
+    # service too), so another topic may fire on the incident's channel; never elsewhere.
+    assert all(labels["channel"] == "shopee" for labels in during.firing_labels())
     key = (("channel", "shopee"), ("topic", "delivery"))
     assert during.value("B", key) > during.value("C", key) + alerting.NEGATIVE_SHARE_MIN_EXCESS
     assert during.value("A", key) > alerting.NEGATIVE_SHARE_Z
-    quiet_keys = [k for k in during.numbers["A"] if k != key]
+    quiet_keys = [k for k in during.numbers["A"] if dict(k)["channel"] != "shopee"]
     assert len(quiet_keys) > 20, "the rule watches every topic on every channel"
     assert all(during.numbers["A"][k] <= alerting.NEGATIVE_SHARE_Z for k in quiet_keys)
 
