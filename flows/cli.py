@@ -185,8 +185,14 @@ def migrate(clickhouse_dsn: str | None, clickhouse_database: str | None, quiet: 
 )
 @click.option("--batch-size", type=click.IntRange(1, 100_000), help="Messages per micro-batch.")
 @click.option("--batch-timeout", "batch_timeout_s", type=float, help="Seconds a batch may wait.")
-@click.option("--enricher", help="baseline, fast or transformer (default: VOC_ENRICHER).")
+@click.option("--enricher", help="fast, baseline or transformer (default: VOC_ENRICHER or fast).")
 @click.option("--model", "model_path", help="Model directory or hub id for the enricher.")
+@click.option(
+    "--taxonomy",
+    "taxonomy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your CX topic taxonomy YAML (default: VOC_TAXONOMY_PATH or the packaged one).",
+)
 @click.option("--messages", "simulator_messages", type=int, help="Simulator: messages to send.")
 @click.option("--hours", "simulator_hours", type=float, help="Simulator: event-time span.")
 @click.option("--seed", "simulator_seed", type=int, help="Simulator: random seed.")
@@ -252,7 +258,7 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
 @click.option("--hours", type=float, default=6.0, show_default=True, help="Event-time span.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--workers", "-w", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--enricher", help="baseline, fast or transformer (default: VOC_ENRICHER).")
+@click.option("--enricher", help="fast, baseline or transformer (default: VOC_ENRICHER or fast).")
 @click.option(
     "--malformed-every",
     type=click.IntRange(0),
@@ -523,11 +529,14 @@ def config() -> None:
 
 
 def _register() -> None:
-    from flows.produce_cli import produce
+    from flows.commands.models import eval_command, train
+    from flows.commands.produce import produce
     from flows.simulator.cli import simulate
 
     cli.add_command(simulate)
     cli.add_command(produce)
+    cli.add_command(train)
+    cli.add_command(eval_command)
 
 
 _register()

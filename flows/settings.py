@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     # Processing ---------------------------------------------------------------------------
     batch_size: int = Field(default=512, ge=1, le=100_000)
     batch_timeout_s: float = Field(default=0.5, gt=0, le=60)
-    enricher: str = Field(default="baseline", description="baseline, fast or transformer")
+    enricher: str = Field(default="fast", description="fast, baseline or transformer")
     model_path: str | None = Field(
         default=None, description="Model directory or hub id for the chosen enricher."
     )

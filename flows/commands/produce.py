@@ -1,6 +1,6 @@
 """``voc produce``: send JSON Lines files, stdin or the simulator to Kafka.
 
-A thin click layer over :mod:`flows.produce`; the ``voc`` group registers it.
+A thin click layer over :mod:`flows.produce`; ``flows.cli`` registers it.
 """
 
 from __future__ import annotations
