@@ -140,7 +140,7 @@ def uninterrupted(kafka: Kafka, tmp_path_factory: pytest.TempPathFactory) -> Uni
     produce(load_settings(kafka_brokers=kafka.brokers, **topics), payloads)
     env = voc_env(
         kafka_brokers=kafka.brokers, source="kafka", kafka_tail="false", batch_size="100",
-        batch_timeout_s="0.2", kafka_max_poll_records="20", enricher="baseline", **topics,
+        batch_timeout_s="0.2", kafka_max_poll_records="10", enricher="baseline", **topics,
     )  # fmt: skip
     dsn = migrated(f"chdb://{tmp_path_factory.mktemp('uninterrupted') / 'chdb'}")
     run_voc("run", "--dsn", dsn, "--quiet", env=env)

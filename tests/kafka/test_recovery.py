@@ -64,6 +64,7 @@ def test_sigkill_and_restart_store_exactly_what_an_uninterrupted_run_stores(
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(30) == -signal.SIGKILL
         stored_at_kill.append(message_count(crashed))
+    print(f"inserts {total}, kill points {targets}, messages stored at the kills {stored_at_kill}")
     run_voc(*run, env=env)
 
     assert without_raw(stored(crashed)) == without_raw(uninterrupted.stored)
