@@ -12,7 +12,7 @@ Rates are payloads per second of wall time as ``voc run`` reports them (start-up
 best of ``--repeat`` runs: the machine may be shared. Everything is single-threaded per
 process (one Bytewax worker).
 
-    PYTHONPATH=. python bench/throughput.py --messages 20000 --repeat 2
+    PYTHONPATH=. python bench/throughput.py --messages 20000 --repeat 2 --enricher fast
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def best(repeat: int, run: Callable[[], float]) -> float:
     return max(run() for _ in range(repeat))
 
 
-def steps(messages: list[dict[str, Any]], enricher_name: str, repeat: int) -> None:
+def steps(
+    messages: list[dict[str, Any]], enricher_name: str, model: str | None, repeat: int
+) -> None:
     import json
 
     from nlp.enrichers import load_enricher
@@ -68,7 +70,7 @@ def steps(messages: list[dict[str, Any]], enricher_name: str, repeat: int) -> No
     preparer = Preparer("bench-salt")
     prepared = [preparer(p) for p in parsed]  # type: ignore[arg-type]
     texts = [p.text_normalized for p in prepared]  # type: ignore[union-attr]
-    enricher = load_enricher(enricher_name)
+    enricher = load_enricher(enricher_name, model_path=model)
     enricher.enrich_batch(texts[:64])  # warm up lazy resources
 
     def enrich() -> None:
@@ -132,6 +134,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--enricher", default="baseline")
+    parser.add_argument("--model", help="model directory or hub id for the enricher")
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
@@ -144,7 +147,7 @@ def main() -> None:
         f"batch size {args.batch_size}"
     )
     print("steps in this process (one core):")
-    steps(messages, args.enricher, args.repeat)
+    steps(messages, args.enricher, args.model, args.repeat)
 
     from confluent_kafka import Producer
 
@@ -162,6 +165,8 @@ def main() -> None:
             "VOC_BATCH_SIZE": str(args.batch_size), "VOC_KAFKA_BROKERS": brokers,
             "VOC_KAFKA_TAIL": "false"}  # fmt: skip
     env |= {f"VOC_{k.upper()}": v for k, v in topics.items()}
+    if args.model:
+        env["VOC_MODEL_PATH"] = args.model
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
