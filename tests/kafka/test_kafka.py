@@ -11,12 +11,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 from bytewax import operators as op
 from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSink, run_main
 
 from flows.kafka import client_config
-from flows.produce import Outgoing, produce, route
+from flows.produce import KafkaProducer, Outgoing, produce, route
 from flows.records import RawRecord, SourceError
 from flows.settings import Settings, load_settings
 from flows.sources.kafka import KafkaSource
@@ -78,6 +79,25 @@ def test_produce_routes_by_source_and_keeps_a_conversation_in_order(kafka: Kafka
     reviews_read = kafka.read(topics["review"])
     assert {k for *_x, k, _v in reviews_read} >= {b"r0", b"r19", None}
     assert b"{not json" in {v for *_x, v in reviews_read}
+
+
+def test_produce_paces_to_the_rate(kafka: Kafka) -> None:
+    settings = kafka_settings(kafka)
+    now = {"t": 0.0}
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now["t"] += seconds
+
+    records = [route(message(i), settings.source_topics, "x") for i in range(50)]
+    progress: list[int] = []
+    stats = KafkaProducer(settings, rate=200.0).send(
+        records, on_progress=progress.append, clock=lambda: now["t"], sleep=sleep
+    )
+    assert stats.sent == 50 and sum(progress) == 50
+    assert sum(slept) == pytest.approx(49 / 200)  # the 50th message leaves at 0.245 s
+    assert len(kafka.read(settings.kafka_topic_review)) == 50
 
 
 def test_the_source_yields_raw_records_with_origin_and_offset(kafka: Kafka) -> None:
