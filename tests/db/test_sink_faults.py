@@ -21,7 +21,7 @@ from flows.dataflow import FlowIO, build_flow, source_for
 from flows.retry import Backoff, retry
 from flows.runner import WriteCounter, run_flow
 from flows.settings import Settings, load_settings
-from flows.sinks.clickhouse import classify, clickhouse_sink
+from flows.sinks.clickhouse import ClickHouseSink, classify, clickhouse_sink
 from schemas.errors import SinkFatalError, SinkRetryableError
 from schemas.rows import DeadLetter, StoredMessage
 from tests.conftest import KeywordEnricher, jsonl, message
@@ -80,8 +80,14 @@ def fault_settings(settings: Settings, path: Path, **overrides: Any) -> Settings
     )
 
 
-def run_with(settings: Settings, clients: dict[str, FlakyClient | None]) -> WriteCounter:
-    """Run the file flow; each table's sink opens the given wrapper (or a plain client)."""
+def run_with(
+    settings: Settings, clients: dict[str, FlakyClient | None], sink: Any = clickhouse_sink
+) -> WriteCounter:
+    """Run the file flow; each table's sink opens the given wrapper (or a plain client).
+
+    ``sink`` builds the sinks: the embedded single writer by default, or ``ClickHouseSink``
+    (every worker writes, as on a server) over the same embedded client.
+    """
     counter = WriteCounter()
 
     def connector_for(table: str) -> Any:
@@ -92,10 +98,10 @@ def run_with(settings: Settings, clients: dict[str, FlakyClient | None]) -> Writ
 
     io = FlowIO(
         source=source_for(settings),
-        messages=clickhouse_sink(
+        messages=sink(
             settings, "messages", StoredMessage.COLUMNS, counter, connector=connector_for("messages")
         ),
-        dead_letters=clickhouse_sink(
+        dead_letters=sink(
             settings, "dead_letters", DeadLetter.COLUMNS, counter,
             connector=connector_for("dead_letters"),
         ),
@@ -104,7 +110,15 @@ def run_with(settings: Settings, clients: dict[str, FlakyClient | None]) -> Writ
     return counter
 
 
-@pytest.mark.parametrize(("error", "failures"), [(UNREACHABLE, 4), (OVERLOADED, 7)])
+@pytest.mark.parametrize(
+    ("error", "failures", "sink"),
+    [
+        (UNREACHABLE, 4, clickhouse_sink),
+        (OVERLOADED, 7, clickhouse_sink),
+        (UNREACHABLE, 3, ClickHouseSink),
+    ],
+    ids=["unreachable", "overloaded", "every-worker-sink"],
+)
 def test_retries_until_clickhouse_is_back_and_loses_nothing(
     settings: Settings,
     client: Any,
@@ -112,6 +126,7 @@ def test_retries_until_clickhouse_is_back_and_loses_nothing(
     caplog: pytest.LogCaptureFixture,
     error: Exception,
     failures: int,
+    sink: Any,
 ) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(jsonl([message(i, id=f"m{i:03d}") for i in range(300)]) + b"not json\n")
@@ -119,7 +134,7 @@ def test_retries_until_clickhouse_is_back_and_loses_nothing(
     flaky = FlakyClient(connect(settings, writer=True), "messages", failures, error)
     try:
         with caplog.at_level(logging.WARNING, logger="flows.retry"):
-            counter = run_with(settings, {"messages": flaky})
+            counter = run_with(settings, {"messages": flaky}, sink)
     finally:
         flaky._client.close()
 
@@ -144,7 +159,8 @@ def test_retries_until_clickhouse_is_back_and_loses_nothing(
     assert downtime > 0 and str(error)[:40] in last_error
     retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
     assert len(retries) == failures
-    assert retries[0].startswith("write-messages (process 0): insert into messages failed: ")
+    writer = "process 0" if sink is clickhouse_sink else "worker 0"
+    assert retries[0].startswith(f"write-messages ({writer}): insert into messages failed: ")
     assert retries[0].endswith("(attempt 1)")
     assert any(
         "insert into messages succeeded again after" in r.getMessage()
