@@ -36,7 +36,7 @@ from bytewax.outputs import (
 
 from flows.clickhouse import connect, is_tls_failure, release
 from flows.retry import Backoff, Outcome, retry
-from schemas.errors import SinkError, SinkFatalError, SinkRetryableError
+from schemas.errors import SinkError, SinkFatalError, SinkRetryableError, VocError
 from schemas.migrate import require_current
 
 if TYPE_CHECKING:
@@ -113,8 +113,6 @@ def classify(exc: Exception, table: str, action: str = "insert into") -> SinkErr
     """
     from clickhouse_connect.driver.exceptions import ClickHouseError
 
-    if isinstance(exc, SinkError):
-        return exc
     text = str(exc)
     if isinstance(exc, ClickHouseError | OSError):
         codes = set(_CODE.findall(text))
@@ -165,12 +163,15 @@ class _TableWriter:
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         try:
             self._client.insert(self._table, rows, column_names=self._columns)
+        except VocError:  # already says what went wrong
+            raise
         except Exception as exc:
             raise classify(exc, self._table) from exc
 
     def _record_outage(self, outcome: Outcome) -> None:
         """Write one ``pipeline_events`` row for the outage that just ended (best effort)."""
-        assert outcome.first_failure is not None
+        if outcome.first_failure is None:  # no outage
+            return
         started = datetime.fromtimestamp(outcome.first_failure, UTC)
         now = datetime.now(UTC)
         key = f"{self._step}|{self._table}|{self._worker}|{started.isoformat()}"
@@ -211,6 +212,8 @@ def _open_writer(
     def open_client() -> Client:
         try:
             client = connector(settings)
+        except VocError:  # already says what went wrong
+            raise
         except Exception as exc:
             raise classify(exc, table, "connect for") from exc
         try:
