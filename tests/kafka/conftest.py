@@ -109,9 +109,32 @@ def kafka(request: pytest.FixtureRequest) -> Iterator[Kafka]:
     owner.flush(1)
 
 
-#: The stream the recovery and cluster tests read: our corpus plus three malformed payloads.
-STREAM_MESSAGES = 5_000
+#: The stream the recovery and cluster tests read: three hours of simulated feedback with a
+#: delivery incident on Shopee (so the detectors have something to find), and three
+#: malformed payloads spread through it.
 STREAM_MALFORMED = (b"{not json", b'{"id": "bad-1", "source": "review"}', b"[1, 2, 3]")
+
+
+def stream() -> list[Any]:
+    """The messages (dicts) and malformed payloads (bytes) of the shared stream, in order."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.simulator import SimulationConfig, Simulator
+    from flows.simulator.incidents import Incident
+
+    start = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    incident = Incident(
+        id="delivery-shopee", kind="topic_spike", topic="delivery", channel="shopee",
+        start=start + timedelta(hours=2), duration=timedelta(minutes=40), multiplier=12,
+    )  # fmt: skip
+    config = SimulationConfig(
+        seed=11, start=start, hours=3, messages=3000, incidents=(incident,), diurnal=False
+    )
+    payloads: list[Any] = list(Simulator(config).messages())
+    count = len(payloads)
+    for k, bad in enumerate(STREAM_MALFORMED):
+        payloads.insert((k + 1) * count // 4, bad)
+    return payloads
 
 
 @dataclass(frozen=True)
@@ -121,6 +144,7 @@ class Uninterrupted:
     env: dict[str, str]
     topics: dict[str, str]
     dsn: str
+    messages: int
     stored: dict[str, Any]
 
 
@@ -129,22 +153,19 @@ def uninterrupted(kafka: Kafka, tmp_path_factory: pytest.TempPathFactory) -> Uni
     """Produce the stream once; run the flow once, in one process, with no interruption."""
     from flows.produce import produce
     from flows.settings import load_settings
-    from tests.conftest import jsonl
-    from tests.db.test_idempotence import corpus
     from tests.kafka.flow_runs import migrated, run_voc, stored, voc_env
 
     topics = kafka.topics()
-    payloads = jsonl(corpus(STREAM_MESSAGES)).splitlines()
-    for k, bad in enumerate(STREAM_MALFORMED):  # spread the bad payloads through the stream
-        payloads.insert((k + 1) * STREAM_MESSAGES // 4, bad)
+    payloads = stream()
     produce(load_settings(kafka_brokers=kafka.brokers, **topics), payloads)
     env = voc_env(
-        kafka_brokers=kafka.brokers, source="kafka", kafka_tail="false", batch_size="100",
-        batch_timeout_s="0.2", kafka_max_poll_records="10", enricher="baseline", **topics,
+        kafka_brokers=kafka.brokers, source="kafka", kafka_tail="false", batch_size="20",
+        batch_timeout_s="0.05", kafka_max_poll_records="10", enricher="baseline", **topics,
     )  # fmt: skip
     dsn = migrated(f"chdb://{tmp_path_factory.mktemp('uninterrupted') / 'chdb'}")
     run_voc("run", "--dsn", dsn, "--quiet", env=env)
     result = stored(dsn)
-    assert result["messages"] == (STREAM_MESSAGES, STREAM_MESSAGES)
+    messages = len(payloads) - len(STREAM_MALFORMED)
+    assert result["messages"] == (messages, messages)
     assert len(result["dead_letters"]) == len(STREAM_MALFORMED)
-    return Uninterrupted(env, topics, dsn, result)
+    return Uninterrupted(env, topics, dsn, messages, result)

@@ -82,14 +82,21 @@ def table_dir(dsn: str, table: str) -> Path:
     return Path(rows[0][0][0])
 
 
-def inserts_into(data_dir: Path) -> int:
-    """How many inserts a MergeTree table has taken: the highest block number of its parts."""
-    best = 0
+def rows_inserted(data_dir: Path) -> int:
+    """Rows a MergeTree table has taken so far, replays included, read from its parts on disk.
+
+    Each insert makes a part named ``<partition>_<block>_<block>_<level>`` whose
+    ``count.txt`` holds its rows; merged parts (a block range) are not counted again.
+    """
+    total = 0
     for part in data_dir.iterdir():
         match = _PART.match(part.name)
-        if match and part.is_dir():
-            best = max(best, int(match[2]))
-    return best
+        if match and match[1] == match[2]:
+            try:
+                total += int((part / "count.txt").read_text())
+            except (FileNotFoundError, ValueError):  # removed or being written right now
+                continue
+    return total
 
 
 def stored(dsn: str) -> dict[str, Any]:
