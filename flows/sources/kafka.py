@@ -103,8 +103,9 @@ class _KafkaPartition(StatefulSourcePartition[RawRecord | SourceError, int]):
             # The offset we resumed at is no longer on the broker (retention, a recreated
             # topic): say so, then read what the partition still holds.
             reason += "; reading resumes at the earliest offset still on the broker"
-            self._assign(self._kafka.OFFSET_BEGINNING)
-        return SourceError(self._origin, position, f"kafka{name.lower()}", reason)
+            self._next = self._kafka.OFFSET_BEGINNING
+            self._assign(self._next)
+        return SourceError(self._origin, position, f"kafka_{name.lstrip('_').lower()}", reason)
 
     def next_awake(self) -> datetime | None:
         return self._awake

@@ -22,6 +22,7 @@ from flows.records import RawRecord, SourceError
 from flows.settings import Settings, load_settings
 from flows.sources.kafka import KafkaSource
 from flows.steps import parse_record
+from schemas.errors import ConfigError
 from tests.cli.test_cli import voc
 from tests.conftest import jsonl, message
 from tests.kafka.conftest import Kafka
@@ -150,6 +151,28 @@ def test_a_lost_offset_is_reported_and_reading_restarts_at_the_earliest(kafka: K
     assert (letter.step, letter.error_type, letter.position) == (
         "read", "kafka_auto_offset_reset", 10_000,
     )  # fmt: skip
+
+
+def test_fetch_errors_become_dead_letters_and_access_errors_stop_the_flow(kafka: Kafka) -> None:
+    from confluent_kafka import KafkaError
+
+    settings = kafka_settings(kafka)
+    source = KafkaSource(client_config(settings), [settings.kafka_topic_review], tail=False)
+    part = source.build_part("read", f"{settings.kafka_topic_review}/2", 41)
+    try:
+        letter = parse_record(part._on_error(KafkaError(KafkaError._TRANSPORT, "broker gone")))
+        assert (letter.step, letter.error_type, letter.position) == ("read", "kafka_transport", 41)
+        assert letter.origin == f"kafka:{settings.kafka_topic_review}/2"
+        assert "broker gone" in letter.reason
+        for code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError._AUTHENTICATION):
+            with pytest.raises(
+                ConfigError, match=f"cannot read Kafka {settings.kafka_topic_review}/2"
+            ):
+                part._on_error(KafkaError(code))
+        with pytest.raises(ConfigError, match="fatal"):
+            part._on_error(KafkaError(KafkaError._FATAL, "fatal", fatal=True))
+    finally:
+        part.close()
 
 
 def test_produce_then_run_the_flow_from_kafka(
