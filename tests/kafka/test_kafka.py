@@ -217,5 +217,25 @@ def test_produce_then_run_the_flow_from_kafka(
     body = json.loads(published[0][3])
     assert set(body) == {
         "id", "step", "error_type", "reason", "origin", "position", "payload", "payload_size",
-        "received_at",
+        "payload_truncated", "received_at",
     }  # fmt: skip
+
+
+def test_a_huge_dead_letter_is_published_cut_to_size(kafka: Kafka) -> None:
+    from datetime import UTC, datetime
+
+    from flows.sinks.kafka import PAYLOAD_CHARS, KafkaDeadLetterSink
+    from schemas.rows import DeadLetter
+
+    settings = kafka_settings(kafka)
+    huge = "giao hàng chậm quá " * 40_000  # 760,000 characters, over 1 MB as UTF-8
+    letter = DeadLetter("parse", "invalid_json", "not JSON", "kafka:t/0", 7, huge, len(huge),
+                        datetime.now(UTC))  # fmt: skip
+    part = KafkaDeadLetterSink(settings).build("voc.publish-dead-letters", 0, 1)
+    part.write_batch([[letter]])
+    part.close()
+    ((_p, _o, key, value),) = kafka.read(settings.kafka_topic_dead_letters)
+    body = json.loads(value)
+    assert key.decode() == letter.id
+    assert body["payload"] == huge[:PAYLOAD_CHARS] and body["payload_truncated"] is True
+    assert body["payload_size"] == 760_000
