@@ -167,8 +167,6 @@ def test_mounted_paths_exist_and_named_volumes_are_declared() -> None:
     for name, service in data["services"].items():
         assert "env_file" not in service, f"{name}: env_file would need a committed file"
         for source, target in mounts(service):
-            if source.startswith("./grafana/"):
-                continue  # test_grafana_mounts_exist
             if source.startswith((".", "/")):
                 assert (REPO / source).exists(), f"{name} mounts missing {source}"
             else:
@@ -181,12 +179,13 @@ def test_mounted_paths_exist_and_named_volumes_are_declared() -> None:
     assert (initdb / "10-users.sh").stat().st_mode & 0o111, "10-users.sh must be executable"
 
 
-def test_grafana_mounts_exist() -> None:
-    if not (REPO / "grafana").is_dir():
-        pytest.skip("grafana/ (provisioning and dashboards) comes with the grafana branch")
-    for source, target in mounts(compose()["services"]["grafana"]):
-        if source.startswith("./"):
-            assert (REPO / source).is_dir(), f"grafana mounts missing {source} ({target})"
+def test_grafana_gets_its_provisioning_and_every_variable_it_reads() -> None:
+    grafana = dict(mounts(compose()["services"]["grafana"]))
+    assert grafana["./grafana/provisioning"] == "/etc/grafana/provisioning"
+    assert grafana["./grafana/dashboards"] == "/var/lib/grafana/dashboards/voc-stream"
+    for path in (REPO / "grafana/provisioning/dashboards").glob("*.yaml"):
+        for provider in yaml.safe_load(path.read_text(encoding="utf-8"))["providers"]:
+            assert provider["options"]["path"] == grafana["./grafana/dashboards"], path
     provisioning = REPO / "grafana/provisioning"
     datasource = (provisioning / "datasources").glob("*.yaml")
     needed = set()
