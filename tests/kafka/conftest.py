@@ -109,9 +109,9 @@ def kafka(request: pytest.FixtureRequest) -> Iterator[Kafka]:
     owner.flush(1)
 
 
-#: The stream the recovery and cluster tests read: three hours of simulated feedback with a
-#: delivery incident on Shopee (so the detectors have something to find), and three
-#: malformed payloads spread through it.
+#: The stream the recovery and cluster tests read: 90 minutes of simulated feedback (40 a
+#: minute) with a delivery incident on Shopee after the detectors' 60-minute warm-up, so
+#: they raise an alert, and three malformed payloads spread through it.
 STREAM_MALFORMED = (b"{not json", b'{"id": "bad-1", "source": "review"}', b"[1, 2, 3]")
 
 
@@ -125,10 +125,10 @@ def stream() -> list[Any]:
     start = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
     incident = Incident(
         id="delivery-shopee", kind="topic_spike", topic="delivery", channel="shopee",
-        start=start + timedelta(hours=2), duration=timedelta(minutes=40), multiplier=12,
+        start=start + timedelta(minutes=70), duration=timedelta(minutes=15), multiplier=12,
     )  # fmt: skip
     config = SimulationConfig(
-        seed=11, start=start, hours=3, messages=3000, incidents=(incident,), diurnal=False
+        seed=11, start=start, hours=1.5, messages=3600, incidents=(incident,), diurnal=False
     )
     payloads: list[Any] = list(Simulator(config).messages())
     count = len(payloads)
@@ -168,4 +168,8 @@ def uninterrupted(kafka: Kafka, tmp_path_factory: pytest.TempPathFactory) -> Uni
     messages = len(payloads) - len(STREAM_MALFORMED)
     assert result["messages"] == (messages, messages)
     assert len(result["dead_letters"]) == len(STREAM_MALFORMED)
+    from flows.dataflow import FlowIO
+
+    if "alerts" in FlowIO.__dataclass_fields__:  # the flow detects: the incident must show
+        assert result["alerts"], "the incident raised no alert"
     return Uninterrupted(env, topics, dsn, messages, result)
