@@ -4,7 +4,7 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3; do command -v $$p >/de
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-EXTRAS ?= dev,transformer
+EXTRAS ?= dev,transformer,kafka
 
 .PHONY: help install demo test test-fast lint format schema grafana clean
 

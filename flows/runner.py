@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from flows.clickhouse import close_deferred
+from flows.recovery import Execution
 
 
 @dataclass
@@ -62,16 +63,20 @@ def run_flow(
     expected: int | None = None,
     console: Console | None = None,
     quiet: bool = False,
+    execution: Execution | None = None,
 ) -> RunStats:
     """Run ``flow`` to completion in this process with ``workers`` worker threads.
 
-    Unless ``quiet``, a progress bar on stderr follows the rows the sinks have written;
-    ``expected`` (when known) gives it a total.
+    ``execution`` (which overrides ``workers``) makes this process one of a cluster and
+    turns on recovery. Unless ``quiet``, a progress bar on stderr follows the rows the
+    sinks of this process have written; ``expected`` (when known) gives it a total.
     """
     console = console or Console(stderr=True)
+    execution = execution or Execution(workers=workers)
+    execution.prepare()
     started = time.perf_counter()
     try:
-        _run(flow, counter, workers, expected, console, quiet, started)
+        _run(flow, counter, execution, expected, console, quiet, started)
     finally:
         close_deferred()
     counts = counter.snapshot()
@@ -83,14 +88,14 @@ def run_flow(
 def _run(
     flow: Dataflow,
     counter: WriteCounter,
-    workers: int,
+    execution: Execution,
     expected: int | None,
     console: Console,
     quiet: bool,
     started: float,
 ) -> None:
     if quiet:
-        cli_main(flow, workers_per_process=workers)
+        cli_main(flow, **execution.cli_main_kwargs())
     else:
         columns = [
             SpinnerColumn(),
@@ -120,7 +125,7 @@ def _run(
             watcher = threading.Thread(target=follow, name="voc-progress", daemon=True)
             watcher.start()
             try:
-                cli_main(flow, workers_per_process=workers)
+                cli_main(flow, **execution.cli_main_kwargs())
             finally:
                 done.set()
                 watcher.join()
