@@ -4,9 +4,9 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3; do command -v $$p >/de
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-EXTRAS ?= dev,transformer
+EXTRAS ?= dev,transformer,kafka
 
-.PHONY: help install demo test test-fast lint format schema clean
+.PHONY: help install demo test test-fast lint format schema grafana clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,9 @@ format: install  ## apply ruff's fixes and formatting
 
 schema: install  ## re-export schemas/message.schema.json from the typed model
 	$(BIN)/voc schema --write
+
+grafana: install  ## rebuild the Grafana dashboards JSON and alert rules under grafana/ from their Python code
+	$(BIN)/python -m grafana.build
 
 clean:  ## remove the virtual environment, caches and local data
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,6 +7,7 @@ Library errors (:class:`schemas.errors.VocError`) become one line on stderr and 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -16,11 +17,12 @@ from typing import Any
 import click
 from rich.console import Console
 
-from flows.settings import Settings, load_settings
+from flows.settings import DEMO_SALT, Settings, load_settings
 from schemas.errors import ConfigError, VocError
 
 err_console = Console(stderr=True)
 out_console = Console()
+log = logging.getLogger("flows.cli")
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -45,8 +47,33 @@ def parse_time(text: str) -> datetime:
     return value
 
 
+_logging_configured = False
+
+
 def _settings(**overrides: Any) -> Settings:
-    return load_settings(**overrides)
+    """Build the settings once for this command, and configure logging from them."""
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level)
+    return settings
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr through rich; quiet the drivers whose errors we translate ourselves."""
+    global _logging_configured  # the CLI edge configures logging once per process
+    if _logging_configured:
+        return
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
+    )
+    # clickhouse-connect sets the "urllib3" level when imported; its children keep ours.
+    for noisy in ("clickhouse_connect", "urllib3.connectionpool", "chdb"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    _logging_configured = True
 
 
 def _dsn_option(func: Any) -> Any:
@@ -117,22 +144,60 @@ def migrate(clickhouse_dsn: str | None, clickhouse_database: str | None, quiet: 
 @_dsn_option
 @click.option(
     "--source",
-    type=click.Choice(["simulator", "file", "stdin"]),
+    type=click.Choice(["simulator", "file", "stdin", "kafka"]),
     help="Where messages come from (default: VOC_SOURCE or simulator).",
 )
 @click.option(
     "--input", "input_path", help="JSONL file, directory or glob (implies --source file)."
 )
+@click.option("--brokers", "kafka_brokers", help="Kafka bootstrap servers (VOC_KAFKA_BROKERS).")
+@click.option(
+    "--stop-at-end",
+    "kafka_stop_at_end",
+    is_flag=True,
+    help="Kafka: stop once every partition is read to its current end (a backfill).",
+)
 @click.option("--workers", "-w", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--process-id", "-i", "process_id", type=click.IntRange(0), help="This process in a cluster."
+)
+@click.option("--addresses", "-a", "addresses", help='Cluster processes, "host:port;host:port".')
+@click.option(
+    "--recovery-dir",
+    "-r",
+    "recovery_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Bytewax recovery directory: snapshot state and resume after a crash.",
+)
+@click.option(
+    "--snapshot-interval",
+    "-s",
+    "snapshot_interval_s",
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds between recovery snapshots (default 10).",
+)
+@click.option(
+    "--backup-interval",
+    "-b",
+    "backup_interval_s",
+    type=click.FloatRange(0),
+    help="Seconds to keep old snapshots for backups (default 0).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 100_000), help="Messages per micro-batch.")
 @click.option("--batch-timeout", "batch_timeout_s", type=float, help="Seconds a batch may wait.")
-@click.option("--enricher", help="baseline, fast or transformer (default: VOC_ENRICHER).")
+@click.option("--enricher", help="fast, baseline or transformer (default: VOC_ENRICHER or fast).")
 @click.option("--model", "model_path", help="Model directory or hub id for the enricher.")
+@click.option(
+    "--taxonomy",
+    "taxonomy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your CX topic taxonomy YAML (default: VOC_TAXONOMY_PATH or the packaged one).",
+)
 @click.option("--messages", "simulator_messages", type=int, help="Simulator: messages to send.")
 @click.option("--hours", "simulator_hours", type=float, help="Simulator: event-time span.")
 @click.option("--seed", "simulator_seed", type=int, help="Simulator: random seed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def run(workers: int, quiet: bool, **options: Any) -> None:
+def run(workers: int, quiet: bool, kafka_stop_at_end: bool, **options: Any) -> None:
     """Stream messages through the flow into ClickHouse until the input ends.
 
     \b
@@ -140,11 +205,14 @@ def run(workers: int, quiet: bool, **options: Any) -> None:
       voc run --input 'feedback/*.jsonl'
       voc simulate --messages 1000 | voc run --source stdin
       voc run --source simulator --messages 100000 --workers 2
-    For several processes use Bytewax's runner:
-      python -m bytewax.run "flows.main:get_flow()" -i 0 -a "host0:2101;host1:2101"
+      voc run --source kafka --brokers kafka:9092 --recovery-dir /var/lib/voc/recovery
+    A cluster of processes (each with its own -i, all with the same -a):
+      voc run --source kafka -i 0 -a "flow-0:2101;flow-1:2101" -r /recovery
     """
     if options.get("input_path") and not options.get("source"):
         options["source"] = "file"
+    if kafka_stop_at_end:
+        options["kafka_tail"] = False
     settings = _settings(**options)
     stats = _stream(settings, workers=workers, quiet=quiet)
     err_console.print(
@@ -156,22 +224,29 @@ def run(workers: int, quiet: bool, **options: Any) -> None:
 def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
     from flows.clickhouse import connect
     from flows.dataflow import build_flow, default_io
+    from flows.recovery import Execution
     from flows.runner import WriteCounter, run_flow
     from schemas.migrate import require_current
 
     counter = WriteCounter()
     io = default_io(settings, observer=counter)  # checks the input exists
-    client = connect(settings)  # fail before starting workers if the schema is not there
-    try:
-        require_current(client, "voc run")
-    finally:
-        client.close()
+    if settings.is_writer_process or not settings.is_embedded:
+        # Fail before starting workers if the schema is not there. Only the writer process
+        # opens embedded storage: chDB allows one process per data directory.
+        client = connect(settings)
+        try:
+            require_current(client, "voc run")
+        finally:
+            client.close()
+    if not settings.is_embedded and settings.author_salt.get_secret_value() == DEMO_SALT:
+        log.warning("VOC_AUTHOR_SALT is the demo salt: author hashes can be reversed by guessing")
     count = getattr(io.source, "expected_count", None)
-    expected = count() if callable(count) else None
+    expected = count() if callable(count) and settings.recovery_dir is None else None
     flow = build_flow(settings, io)
     return run_flow(
-        flow, counter, workers=workers, expected=expected, console=err_console, quiet=quiet
-    )
+        flow, counter, expected=expected, console=err_console, quiet=quiet,
+        execution=Execution.from_settings(settings, workers),
+    )  # fmt: skip
 
 
 # -- demo ---------------------------------------------------------------------------------------
@@ -183,7 +258,7 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
 @click.option("--hours", type=float, default=6.0, show_default=True, help="Event-time span.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--workers", "-w", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--enricher", help="baseline, fast or transformer (default: VOC_ENRICHER).")
+@click.option("--enricher", help="fast, baseline or transformer (default: VOC_ENRICHER or fast).")
 @click.option(
     "--malformed-every",
     type=click.IntRange(0),
@@ -455,10 +530,15 @@ def config() -> None:
 
 def _register() -> None:
     from flows.alerts_cli import alerts
+    from flows.commands.models import eval_command, train
+    from flows.commands.produce import produce
     from flows.simulator.cli import simulate
 
     cli.add_command(simulate)
+    cli.add_command(produce)
     cli.add_command(alerts)
+    cli.add_command(train)
+    cli.add_command(eval_command)
 
 
 _register()
@@ -481,6 +561,17 @@ def main() -> None:
         if cause is None:
             raise
         err_console.print(f"[bold red]error:[/] {cause}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":  # Bytewax's Rust side gave up
+            raise
+        err_console.print(
+            f"[bold red]error:[/] the flow stopped: Bytewax panicked ({exc}); if a process of "
+            "the cluster died, restart every process: they resume from the last recovery "
+            "snapshot",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(1)
 
 

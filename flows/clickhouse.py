@@ -52,12 +52,45 @@ def close_deferred() -> int:
     return len(pending)
 
 
+def is_tls_failure(text: str) -> bool:
+    """Whether an error message says a TLS certificate could not be verified."""
+    return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
+
+
 def chdb_path(dsn: str) -> str:
     """Return the engine path of a ``chdb://`` DSN (``:memory:`` for an in-memory engine)."""
     rest = dsn.removeprefix("chdb://")
     if rest in ("", ":memory:", "memory"):
         return ":memory:"
     return str(Path(rest).expanduser().resolve())
+
+
+def server_kwargs(settings: Settings) -> dict[str, Any]:
+    """``clickhouse_connect.get_client`` arguments for a server DSN: address, user, TLS.
+
+    The password comes from the DSN or else ``VOC_CLICKHOUSE_PASSWORD``; an ``https://`` DSN
+    verifies the server certificate (against ``VOC_CLICKHOUSE_CA_FILE`` when set) unless
+    ``VOC_CLICKHOUSE_VERIFY`` is false. The result holds the password: never print it.
+    """
+    parts = urlsplit(settings.clickhouse_dsn.get_secret_value())
+    password = parts.password
+    if password is None and settings.clickhouse_password is not None:
+        password = settings.clickhouse_password.get_secret_value()
+    kwargs: dict[str, Any] = {
+        "interface": parts.scheme,
+        "host": parts.hostname or "localhost",
+        "port": parts.port,
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(password) if password else "",
+    }
+    if parts.scheme == "https":
+        kwargs["verify"] = settings.clickhouse_verify
+        if settings.clickhouse_ca_file is not None:
+            if not settings.clickhouse_ca_file.is_file():
+                msg = f"VOC_CLICKHOUSE_CA_FILE: no such file {settings.clickhouse_ca_file}"
+                raise ConfigError(msg)
+            kwargs["ca_cert"] = str(settings.clickhouse_ca_file)
+    return kwargs
 
 
 def connect(
@@ -87,17 +120,7 @@ def connect(
                 Path(path).mkdir(parents=True, exist_ok=True)
             kwargs: dict[str, Any] = {"interface": "chdb", "path": path}
         else:
-            parts = urlsplit(dsn)
-            password = parts.password
-            if password is None and settings.clickhouse_password is not None:
-                password = settings.clickhouse_password.get_secret_value()
-            kwargs = {
-                "interface": parts.scheme,
-                "host": parts.hostname or "localhost",
-                "port": parts.port,
-                "username": unquote(parts.username) if parts.username else None,
-                "password": unquote(password) if password else "",
-            }
+            kwargs = server_kwargs(settings)
         if create_database:
             bootstrap = clickhouse_connect.get_client(**kwargs)
             try:
@@ -114,6 +137,13 @@ def connect(
             raise SinkFatalError(msg) from exc
         if "AUTHENTICATION_FAILED" in text or "Authentication failed" in text:
             msg = f"ClickHouse at {where} rejected the credentials"
+            raise SinkFatalError(msg) from exc
+        if is_tls_failure(text):
+            msg = (
+                f"the TLS certificate of ClickHouse at {where} could not be verified: {text}; "
+                "set VOC_CLICKHOUSE_CA_FILE to its CA bundle (or VOC_CLICKHOUSE_VERIFY=false "
+                "for a test server)"
+            )
             raise SinkFatalError(msg) from exc
         msg = f"cannot reach ClickHouse at {where}: {text}"
         raise SinkRetryableError(msg) from exc

@@ -1,7 +1,7 @@
 r"""The voc-stream dataflow: messages in; enriched rows, alerts and dead letters out.
 
     read -> parse -> prepare -> batch -> enrich -> write-messages
-               \\-------\\----------------\\------\\--> write-dead-letters
+               \\-------\\----------------\\------\\--> write-dead-letters (+ publish-dead-letters)
                                                 \\-> detect -> write-alerts
                                                             \\-> write-late-items
 
@@ -24,9 +24,9 @@ from bytewax.outputs import Sink
 from flows.batching import batch
 from flows.detect.config import DetectConfig
 from flows.detect.flow import DetectProbe, detect
-from flows.records import Parsed, Prepared, RawRecord
+from flows.records import Parsed, Prepared, RawRecord, SourceError
 from flows.settings import Settings
-from flows.sinks.clickhouse import ClickHouseSink, WriteObserver
+from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
 from flows.steps import Enrich, EnricherFactory, Preparer, parse_record, utc_now
 from nlp.types import Enricher
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
@@ -36,14 +36,16 @@ from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 class FlowIO:
     """Where the flow reads from and writes to."""
 
-    source: Source[RawRecord]
+    source: Source[RawRecord | SourceError]
     messages: Sink[Sequence[StoredMessage]]
     dead_letters: Sink[Sequence[DeadLetter]]
+    dead_letter_topic: Sink[Sequence[DeadLetter]] | None = None
+    """Where dead letters are also published (a Kafka topic), if anywhere."""
     alerts: Sink[Sequence[AlertRow]] | None = None
     late_items: Sink[Sequence[LateItem]] | None = None
 
 
-def source_for(settings: Settings) -> Source[RawRecord]:
+def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
     """Build the source the settings name."""
     from schemas.errors import ConfigError
 
@@ -54,6 +56,10 @@ def source_for(settings: Settings) -> Source[RawRecord]:
             msg = "source 'file' needs an input path (--input or VOC_INPUT_PATH)"
             raise ConfigError(msg)
         return JsonlFileSource(settings.input_path)
+    if settings.source == "kafka":
+        from flows.sources.kafka import KafkaSource
+
+        return KafkaSource.from_settings(settings)
     if settings.source == "stdin":
         from flows.sources.stdin import StdinSource
 
@@ -64,13 +70,19 @@ def source_for(settings: Settings) -> Source[RawRecord]:
 
 
 def default_io(settings: Settings, observer: WriteObserver | None = None) -> FlowIO:
-    """The configured source and the ClickHouse sinks."""
+    """The configured source and the ClickHouse sinks (and the dead-letter topic for Kafka)."""
+    topic = None
+    if settings.source == "kafka" and settings.kafka_topic_dead_letters:
+        from flows.sinks.kafka import KafkaDeadLetterSink
+
+        topic = KafkaDeadLetterSink(settings)
     return FlowIO(
         source=source_for(settings),
-        messages=ClickHouseSink(settings, "messages", StoredMessage.COLUMNS, observer),
-        dead_letters=ClickHouseSink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
-        alerts=ClickHouseSink(settings, "alerts", AlertRow.COLUMNS, observer),
-        late_items=ClickHouseSink(settings, "late_items", LateItem.COLUMNS, observer),
+        messages=clickhouse_sink(settings, "messages", StoredMessage.COLUMNS, observer),
+        dead_letters=clickhouse_sink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
+        dead_letter_topic=topic,
+        alerts=clickhouse_sink(settings, "alerts", AlertRow.COLUMNS, observer),
+        late_items=clickhouse_sink(settings, "late_items", LateItem.COLUMNS, observer),
     )
 
 
@@ -130,7 +142,7 @@ def build_flow(
     enriched = op.map("enrich", batches, enrich)
     # EnrichedBatch(rows=[StoredMessage, ...], dead=[DeadLetter, ...])
     rows = op.filter_map("rows", enriched, lambda b: b.rows or None)
-    op.output("write-messages", rows, io.messages)
+    output("write-messages", rows, io.messages)
     # one insert per batch into messages (the rollup views follow)
     dead = op.merge(
         "dead-letters",
@@ -138,14 +150,17 @@ def build_flow(
         prepared.falses,
         op.flat_map("enrich-failures", enriched, lambda b: b.dead),
     )
-    op.output("write-dead-letters", op.map("one-row-batches", dead, lambda d: [d]), io.dead_letters)
+    dead_batches = op.map("one-row-batches", dead, lambda d: [d])
+    output("write-dead-letters", dead_batches, io.dead_letters)
+    if io.dead_letter_topic is not None:
+        op.output("publish-dead-letters", dead_batches, io.dead_letter_topic)
     if io.alerts is not None and io.late_items is not None:
         parts = io.source.list_parts if isinstance(io.source, FixedPartitionedSource) else None
         config = detect_config or DetectConfig()
         found = detect("detect", enriched, config, clock, detect_probe, parts)
         # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]
-        op.output("write-alerts", found.alerts, io.alerts)
-        op.output("write-late-items", found.late_items, io.late_items)
+        output("write-alerts", found.alerts, io.alerts)
+        output("write-late-items", found.late_items, io.late_items)
     return flow
 
 

@@ -25,6 +25,21 @@ class RawRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceError:
+    """A failure a source reports in place of a payload (e.g. a Kafka fetch error).
+
+    It travels the stream like a :class:`RawRecord` and becomes a dead letter of the
+    ``read`` step: the flow goes on, and the board shows what the source could not read.
+    """
+
+    origin: str
+    position: int
+    error_type: str
+    reason: str
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class Parsed:
     """A payload that passed validation against the inbound message contract."""
 

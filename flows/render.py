@@ -38,7 +38,8 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
     header = Text.assemble(
         ("Voice of Customer ", "bold"),
         f"{span} · filters: {report.filters.describe()} · ",
-        (f"{report.total:,} messages", "bold"),
+        (f"{report.total:,} customer messages", "bold"),
+        (" (agent chat turns are not counted)", "dim"),
     )
     out: list[Any] = [header]
 

@@ -17,10 +17,10 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
 from flows.clickhouse import close_deferred
+from flows.recovery import Execution
 
 
 @dataclass
@@ -63,16 +63,20 @@ def run_flow(
     expected: int | None = None,
     console: Console | None = None,
     quiet: bool = False,
+    execution: Execution | None = None,
 ) -> RunStats:
     """Run ``flow`` to completion in this process with ``workers`` worker threads.
 
-    Unless ``quiet``, a progress bar on stderr follows the rows the sinks have written;
-    ``expected`` (when known) gives it a total.
+    ``execution`` (which overrides ``workers``) makes this process one of a cluster and
+    turns on recovery. Unless ``quiet``, a progress bar on stderr follows the rows the
+    sinks of this process have written; ``expected`` (when known) gives it a total.
     """
     console = console or Console(stderr=True)
+    execution = execution or Execution(workers=workers)
+    execution.prepare()
     started = time.perf_counter()
     try:
-        _run(flow, counter, workers, expected, console, quiet, started)
+        _run(flow, counter, execution, expected, console, quiet, started)
     finally:
         close_deferred()
     counts = counter.snapshot()
@@ -84,24 +88,23 @@ def run_flow(
 def _run(
     flow: Dataflow,
     counter: WriteCounter,
-    workers: int,
+    execution: Execution,
     expected: int | None,
     console: Console,
     quiet: bool,
     started: float,
 ) -> None:
     if quiet:
-        cli_main(flow, workers_per_process=workers)
+        cli_main(flow, **execution.cli_main_kwargs())
     else:
         columns = [
             SpinnerColumn(),
             TextColumn("[bold]streaming"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>8} msg/s"),
-            TextColumn("dead letters {task.fields[dead]}"),
+            TextColumn("{task.fields[rate]:>6} msg/s"),
+            TextColumn("dead letters: {task.fields[dead]}"),
             TimeElapsedColumn(),
-            TimeRemainingColumn(),
         ]
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("flow", total=expected, rate="-", dead=0)
@@ -122,7 +125,7 @@ def _run(
             watcher = threading.Thread(target=follow, name="voc-progress", daemon=True)
             watcher.start()
             try:
-                cli_main(flow, workers_per_process=workers)
+                cli_main(flow, **execution.cli_main_kwargs())
             finally:
                 done.set()
                 watcher.join()

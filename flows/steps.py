@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows.records import EnrichedBatch, Parsed, Prepared, RawRecord
+from flows.records import EnrichedBatch, Parsed, Prepared, RawRecord, SourceError
 from nlp.flags import rating_mismatch
 from nlp.langid import detect_language
 from nlp.normalize import normalize, strip_diacritics
@@ -96,8 +96,22 @@ def _validation_summary(exc: ValidationError) -> tuple[str, str]:
     return error_type, "; ".join(parts)
 
 
-def parse_record(record: RawRecord, now: Clock = utc_now) -> Parsed | DeadLetter:
-    """Decode and validate one raw payload against the inbound message contract."""
+def parse_record(record: RawRecord | SourceError, now: Clock = utc_now) -> Parsed | DeadLetter:
+    """Decode and validate one raw payload against the inbound message contract.
+
+    A :class:`SourceError` (the source could not read a payload) becomes a dead letter of
+    the ``read`` step.
+    """
+    if isinstance(record, SourceError):
+        return dead_letter(
+            "read",
+            record.error_type,
+            record.reason,
+            record.origin,
+            record.position,
+            record.payload,
+            now(),
+        )
     payload = record.payload
     value: Any
     if isinstance(payload, dict):

@@ -19,6 +19,8 @@ __all__ = ["ENRICHERS", "build_baseline", "load_enricher"]
 
 ENRICHERS: dict[str, str] = {
     "baseline": "nlp.enrichers:build_baseline",
+    "fast": "nlp.fast:build_fast",
+    "transformer": "nlp.fast:build_transformer",
 }
 """Enricher name -> ``"module:function"`` of its factory."""
 

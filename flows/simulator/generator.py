@@ -35,10 +35,10 @@ from flows.simulator.incidents import (
     plan_random_incidents,
     write_ground_truth_file,
 )
-from flows.simulator.noise import strip_diacritics
 from flows.simulator.texts import APP_CHANNELS, Composer, Slots, pick
 from flows.simulator.traffic import SOURCES, Mix, Schedule
 from flows.simulator.vocab import TOPICS, load_resources
+from nlp.normalize import strip_diacritics
 from schemas.errors import ConfigError
 
 GROUND_TRUTH_VERSION = 1

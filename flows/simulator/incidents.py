@@ -40,7 +40,7 @@ SentimentName = Literal["negative", "neutral", "positive"]
 SENTIMENT_NAMES: tuple[SentimentName, ...] = ("negative", "neutral", "positive")
 
 #: Time zone of clock times in specs (``at=20:00``) and of the diurnal curve.
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+VIETNAM = "Asia/Ho_Chi_Minh"  # a ZoneInfo reads the tz database: build it when used
 
 INCIDENT_SPEC_HELP = (
     "topic=TOPIC,x=MULTIPLIER,at=WHEN,for=DURATION"
@@ -97,7 +97,7 @@ def parse_when(value: object, start: datetime) -> datetime:
         if hour > 23 or minute > 59:
             msg = f"expected a clock time HH:MM, got {text!r}"
             raise ConfigError(msg)
-        local = start.astimezone(VIETNAM)
+        local = start.astimezone(ZoneInfo(VIETNAM))
         candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if candidate < local:
             candidate += timedelta(days=1)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
 from typing import Any
+
+from nlp.normalize import strip_diacritics
 
 Rand = Callable[[], float]
 #: A teencode site in a compiled template: the original words and what users type instead.
@@ -21,24 +22,6 @@ Template = str | tuple[str | Site, ...]
 
 _TONE_KEYS = {"\u0300": "f", "\u0301": "s", "\u0309": "r", "\u0303": "x", "\u0323": "j"}
 _VOWEL_MARKS = {"\u0302", "\u0306", "\u031b"}  # circumflex, breve, horn
-
-
-@cache
-def _strip_table() -> dict[int, str]:
-    table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "D"}
-    for code in [*range(0x00C0, 0x0250), *range(0x1EA0, 0x1EFA)]:
-        char = chr(code)
-        base = "".join(
-            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
-        )
-        if base != char and len(base) == 1 and base.isascii():
-            table[code] = base
-    return table
-
-
-def strip_diacritics(text: str) -> str:
-    """Remove Vietnamese diacritics, ``đ`` included: ``Đường xấu`` -> ``Duong xau``."""
-    return text.translate(_strip_table())
 
 
 def telex(word: str) -> str:

@@ -29,7 +29,7 @@ from flows.simulator import (
     parse_surge_spec,
 )
 from flows.simulator.cli import simulate
-from flows.simulator.noise import Noiser, old_tone_marks, strip_diacritics, telex
+from flows.simulator.noise import Noiser, old_tone_marks, strip_diacritics, telex  # re-exported
 from flows.simulator.vocab import TOPICS, load_resources
 from schemas.errors import ConfigError
 from schemas.message import InboundMessage

@@ -1,0 +1,1 @@
+"""Command modules of the voc CLI that live outside flows/cli.py."""

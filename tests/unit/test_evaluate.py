@@ -1,0 +1,213 @@
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from flows.commands.models import eval_command, train
+from nlp.datasets import AspectLabel, Example, write_jsonl
+from nlp.evaluate import (
+    aspect_scores,
+    calibration,
+    classification_scores,
+    sentiment_scores,
+    set_scores,
+)
+
+
+def test_classification_scores_on_a_hand_made_example() -> None:
+    gold = ["negative", "negative", "neutral", "positive", "positive", "positive"]
+    pred = ["negative", "positive", "neutral", "positive", "positive", "neutral"]
+    scores = classification_scores(gold, pred, ("negative", "neutral", "positive"))
+    neg, neu, pos = (scores["per_class"][k] for k in ("negative", "neutral", "positive"))
+    assert (neg["precision"], neg["recall"]) == (1.0, 0.5)
+    assert (neu["precision"], neu["recall"]) == (0.5, 1.0)
+    assert pos["precision"] == pytest.approx(2 / 3)
+    assert pos["recall"] == pytest.approx(2 / 3)
+    assert neg["f1"] == pytest.approx(2 / 3)
+    assert scores["macro_f1"] == pytest.approx(2 / 3)
+    assert scores["accuracy"] == pytest.approx(4 / 6)
+    assert neg["support"] == 2
+
+
+def test_set_scores_are_micro_averaged() -> None:
+    scores = set_scores([{"A", "B"}, {"C"}, set()], [{"A"}, {"C", "D"}, {"E"}])
+    assert (scores["tp"], scores["fp"], scores["fn"]) == (2, 2, 1)
+    assert scores["precision"] == pytest.approx(0.5)
+    assert scores["recall"] == pytest.approx(2 / 3)
+    assert scores["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+
+
+def test_aspect_scores_need_the_right_polarity_for_the_second_task() -> None:
+    examples = [
+        Example("x", None, (AspectLabel("BATTERY", "positive"), AspectLabel("OTHERS", None)), None),
+        Example("y", None, (AspectLabel("CAMERA", "negative"),), None),
+    ]
+    scores = aspect_scores(examples, [[("BATTERY", "positive")], [("CAMERA", "positive")]])
+    assert scores["detection"]["f1"] == 1.0  # OTHERS has no polarity: left out
+    assert scores["detection_polarity"]["precision"] == 0.5
+    assert scores["detection_polarity"]["recall"] == 0.5
+
+
+def test_expected_calibration_error_on_known_bins() -> None:
+    result = calibration([0.95, 0.95, 0.15, 0.15], [True, False, False, False])
+    assert result["ece"] == pytest.approx(0.5 * 0.45 + 0.5 * 0.15)
+    assert [b["count"] for b in result["bins"]] == [2, 2]
+    perfect = calibration([1.0, 1.0], [True, True])
+    assert perfect["ece"] == 0.0
+
+
+def test_binary_data_maps_three_classes_by_comparing_positive_and_negative() -> None:
+    proba = np.array([[0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.05, 0.9, 0.05 + 1e-9], [0.6, 0.1, 0.3]])
+    scores = sentiment_scores(["negative", "positive", "positive", "negative"], proba, binary=True)
+    # row 1 ties (0.1 vs 0.1) -> positive; neutral mass is ignored
+    assert scores["accuracy"] == 1.0
+    assert scores["f1"] == scores["per_class"]["negative"]["f1"] == 1.0
+    assert scores["predicted_neutral_share"] == 0.75
+
+
+# -- the CLI end to end on data written here ---------------------------------------------------
+
+PHRASES = {
+    "positive": ["rất hài lòng", "giao hàng nhanh", "chất lượng tuyệt vời", "đóng gói cẩn thận"],
+    "negative": ["rất thất vọng", "giao hàng quá chậm", "sản phẩm bị lỗi", "hàng kém chất lượng"],
+    "neutral": ["cho mình hỏi giá", "shop ở đâu vậy", "bao giờ có hàng", "mình đặt hôm qua"],
+}
+ASPECTS = {
+    "BATTERY": {"positive": "pin trâu", "negative": "pin tụt nhanh"},
+    "CAMERA": {"positive": "camera chụp đẹp", "negative": "camera bị mờ"},
+}
+
+
+def _write_data(root: Path) -> Path:
+    rng = random.Random(11)
+    for split, n in (("train", 48), ("dev", 24), ("test", 24)):
+        rows = []
+        for i in range(n):
+            label = ("negative", "neutral", "positive")[i % 3]
+            rows.append(Example(", ".join(rng.sample(PHRASES[label], 2)), label, (), None))  # type: ignore[arg-type]
+        write_jsonl(root / "tiny_sa" / f"{split}.jsonl", rows)
+        rows = []
+        for i in range(n):
+            aspect = ("BATTERY", "CAMERA")[i % 2]
+            polarity = rng.choice(["positive", "negative"])
+            label = AspectLabel(aspect, polarity)  # type: ignore[arg-type]
+            rows.append(Example(ASPECTS[aspect][polarity], None, (label,), 5))
+        write_jsonl(root / "tiny_phone" / f"{split}.jsonl", rows)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    data = _write_data(root / "data")
+    models = root / "models"
+    runner = CliRunner()
+    sentiment = runner.invoke(
+        train,
+        [
+            "sentiment",
+            "--data",
+            str(data),
+            "--dataset",
+            "tiny_sa",
+            "--out",
+            str(models),
+            "--c",
+            "4",
+            "--quiet",
+        ],
+    )
+    assert sentiment.exit_code == 0, sentiment.output
+    aspects = runner.invoke(
+        train,
+        [
+            "aspects",
+            "--data",
+            str(data),
+            "--dataset",
+            "tiny_phone",
+            "--out",
+            str(models),
+            "--c",
+            "4",
+            "--quiet",
+        ],
+    )
+    assert aspects.exit_code == 0, aspects.output
+    assert (models / "sentiment-fast-1.0.0" / "MODEL_CARD.md").is_file()
+    return data, models
+
+
+def test_eval_writes_every_figure_as_json(trained_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    data, models = trained_dirs
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(
+        eval_command, ["--data", str(data), "--models", str(models), "--out", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["sentiment_model"] == "sentiment-fast-1.0.0"
+    sa = results["datasets"]["tiny_sa"]["sentiment"]
+    assert sa["task"] == "3-class"
+    assert set(sa["variants"]) == {"original", "no_diacritics", "teencode"}
+    assert sa["variants"]["original"]["macro_f1"] > 0.9
+    assert set(sa["variants"]["original"]["per_class"]) == {"negative", "neutral", "positive"}
+    phone = results["datasets"]["tiny_phone"]["aspects"]
+    assert phone["model"] == "aspects-tiny-phone-fast-1.0.0"
+    assert phone["variants"]["original"]["detection"]["f1"] > 0.9
+    assert "detection_polarity" in phone["variants"]["no_diacritics"]
+    assert "sentiment" not in results["datasets"]["tiny_phone"]
+
+
+def test_eval_prints_tables_unless_quiet(trained_dirs: tuple[Path, Path]) -> None:
+    data, models = trained_dirs
+    result = CliRunner().invoke(
+        eval_command,
+        ["--data", str(data), "--models", str(models), "--dataset", "tiny_sa", "--no-perturb"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "sentiment (sentiment-fast-1.0.0) on test" in result.output
+    assert "tiny_sa" in result.output
+
+
+def test_record_stores_the_figures_in_manifest_and_card(trained_dirs: tuple[Path, Path]) -> None:
+    data, models = trained_dirs
+    result = CliRunner().invoke(
+        eval_command,
+        ["--data", str(data), "--models", str(models), "--no-perturb", "--record", "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(
+        (models / "sentiment-fast-1.0.0" / "manifest.json").read_text(encoding="utf-8")
+    )
+    recorded = manifest["scores"]["eval"]["test"]["datasets"]["tiny_sa"]["original"]
+    assert recorded["macro_f1"] > 0.9
+    assert manifest["scores"]["split"] == "dev"  # the training-time dev figures stay
+    card = (models / "aspects-tiny-phone-fast-1.0.0" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Scores on test" in card
+    assert "det_f1" in card
+    with_transformer = CliRunner().invoke(
+        eval_command, ["--data", str(data), "--transformer", "x", "--record"]
+    )
+    assert with_transformer.exit_code == 2
+
+
+def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
+    result = CliRunner().invoke(eval_command, ["--data", str(tmp_path), "--quiet"])
+    assert result.exit_code == 1
+    assert "no dataset folders" in result.output
+
+
+@pytest.mark.parametrize("args", [["sentiment", "--help"], ["aspects", "--help"]])
+def test_train_help_has_an_example(args: list[str]) -> None:
+    result = CliRunner().invoke(train, args)
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+
+
+def test_eval_help_has_an_example() -> None:
+    result = CliRunner().invoke(eval_command, ["--help"])
+    assert "voc eval --data" in result.output

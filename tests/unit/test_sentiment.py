@@ -1,0 +1,183 @@
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.datasets import AspectLabel, Example, model_text, write_jsonl
+from nlp.sentiment import Platt, SentimentModel, compose, results_from_proba
+from nlp.train import TrainSettings, train_sentiment, weak_label
+from schemas.errors import ConfigError, ModelError
+
+# Phrases written for these tests (no data set text).
+PHRASES = {
+    "positive": [
+        "sản phẩm rất tốt",
+        "giao hàng nhanh",
+        "rất hài lòng",
+        "đóng gói cẩn thận",
+        "chất lượng tuyệt vời",
+        "sẽ ủng hộ shop tiếp",
+    ],
+    "negative": [
+        "hàng kém chất lượng",
+        "giao hàng quá chậm",
+        "rất thất vọng",
+        "shop trả lời thô lỗ",
+        "sản phẩm bị lỗi",
+        "không bao giờ mua lại",
+    ],
+    "neutral": [
+        "cho mình hỏi giá",
+        "shop ở đâu vậy",
+        "hàng này có màu đen không",
+        "mình đặt hôm qua",
+        "bao giờ có hàng",
+        "size này là bao nhiêu",
+    ],
+}
+
+
+def _examples(rng: random.Random, n: int, classes: tuple[str, ...]) -> list[Example]:
+    out = []
+    for i in range(n):
+        label = classes[i % len(classes)]
+        text = ", ".join(rng.sample(PHRASES[label], 2))
+        out.append(Example(text=text, sentiment=label, aspects=(), rating=None))  # type: ignore[arg-type]
+    return out
+
+
+def write_sentiment_data(root: Path, seed: int = 3) -> Path:
+    rng = random.Random(seed)
+    three = ("negative", "neutral", "positive")
+    two = ("negative", "positive")
+    for name, classes in (("tiny_three", three), ("tiny_two", two)):
+        for split, n in (("train", 60), ("dev", 30), ("test", 30)):
+            write_jsonl(root / name / f"{split}.jsonl", _examples(rng, n, classes))
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> SentimentModel:
+    root = tmp_path_factory.mktemp("sentiment")
+    data = write_sentiment_data(root / "data")
+    settings = TrainSettings(task="sentiment", c_grid=(4.0,))
+    result = train_sentiment(data, root / "models", settings)
+    return SentimentModel.load(result.path)
+
+
+def test_tiny_model_learns_the_obvious(trained: SentimentModel) -> None:
+    texts = [
+        model_text(t)
+        for t in (
+            "Rất hài lòng, giao hàng nhanh",
+            "Rất thất vọng, sản phẩm bị lỗi",
+            "Cho mình hỏi giá",
+        )
+    ]
+    labels = [r.label for r in trained.predict(texts)]
+    assert labels == ["positive", "negative", "neutral"]
+
+
+def test_probabilities_have_the_right_shape_and_sum_to_one(trained: SentimentModel) -> None:
+    proba = trained.predict_proba(["rất hài lòng", "", "hoàn toàn không liên quan xyz"])
+    assert proba.shape == (3, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    assert trained.predict_proba([]).shape == (0, 3)
+
+
+def test_text_typed_without_diacritics_gets_the_same_label(trained: SentimentModel) -> None:
+    labels = [
+        r.label
+        for r in trained.predict(
+            ["rat hai long, giao hang nhanh", "rat that vong, san pham bi loi"]
+        )
+    ]
+    assert labels == ["positive", "negative"]
+
+
+def test_version_and_manifest_name_the_training(trained: SentimentModel) -> None:
+    assert trained.version == "sentiment-fast-1.0.0"
+    manifest = trained.manifest
+    assert manifest.labels["datasets"] == ["tiny_three", "tiny_two"]
+    assert set(manifest.data["revisions_sha256_of_meta_json"]) == {"tiny_three", "tiny_two"}
+    assert manifest.scores["split"] == "dev"
+    assert manifest.scores["dev"]["tiny_three"]["f1"] > 0.9
+    assert manifest.hyperparameters["chosen"]["c_polarity"] == 4.0
+
+
+def test_compose_and_results() -> None:
+    proba = compose(np.array([0.9, 0.2]), np.array([0.0, 0.5]))
+    np.testing.assert_allclose(proba, [[0.1, 0.0, 0.9], [0.4, 0.5, 0.1]])
+    results = results_from_proba(proba)
+    assert [(r.label, round(r.score, 3)) for r in results] == [("positive", 0.9), ("neutral", 0.5)]
+
+
+def test_platt_is_a_monotone_probability() -> None:
+    platt = Platt(2.0, -1.0)
+    values = platt(np.array([-5.0, 0.0, 0.5, 5.0]))
+    assert values[2] == pytest.approx(0.5)
+    assert (np.diff(values) > 0).all()
+
+
+def test_binary_only_data_gives_a_model_that_never_says_neutral(tmp_path: Path) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    result = train_sentiment(
+        data,
+        tmp_path / "models",
+        TrainSettings(task="sentiment", datasets=("tiny_two",), c_grid=(4.0,)),
+    )
+    model = SentimentModel.load(result.path)
+    assert not model.has_neutral
+    proba = model.predict_proba(["cho mình hỏi giá", "rất hài lòng"])
+    np.testing.assert_allclose(proba[:, 1], 0.0, atol=1e-9)
+
+
+def test_bad_settings_and_missing_artifacts_fail_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="c_grid"):
+        TrainSettings(task="sentiment", c_grid=())
+    with pytest.raises(ModelError, match=r"has no manifest\.json"):
+        SentimentModel.load(tmp_path)
+
+
+def test_weak_labels_come_from_ratings_and_one_polarity_aspects() -> None:
+    def ex(rating: int | None = None, *polarities: str) -> Example:
+        aspects = tuple(AspectLabel("A", p) for p in polarities)  # type: ignore[arg-type]
+        return Example("x", None, aspects, rating)
+
+    assert [weak_label(ex(r)) for r in (1, 2, 3, 4, 5)] == [
+        "negative",
+        "negative",
+        None,
+        None,
+        "positive",
+    ]
+    assert weak_label(ex(None, "negative", "negative")) == "negative"
+    assert weak_label(ex(None, "positive")) == "positive"
+    assert weak_label(ex(None, "positive", "negative")) is None
+    assert weak_label(ex(None, "neutral")) is None
+    assert weak_label(Example("x", "neutral", (), 5)) is None
+
+
+def test_rated_reviews_feed_the_polarity_head(tmp_path: Path) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    rng = random.Random(1)
+    rated = [
+        Example(", ".join(rng.sample(PHRASES[label], 2)), None, (), rating)
+        for label, rating in [("positive", 5), ("negative", 1)] * 20
+    ]
+    for split in ("train", "dev"):
+        write_jsonl(data / "tiny_rated" / f"{split}.jsonl", rated)
+    settings = TrainSettings(task="sentiment", datasets=("tiny_three",), c_grid=(4.0,))
+    result = train_sentiment(data, tmp_path / "models", settings)
+    assert result.manifest.data["splits"]["train_weak_polarity"] == ["tiny_rated"]
+    without = TrainSettings(
+        task="sentiment", datasets=("tiny_three",), c_grid=(4.0,), weak_polarity=False
+    )
+    assert (
+        train_sentiment(data, tmp_path / "m2", without).manifest.data["splits"][
+            "train_weak_polarity"
+        ]
+        == []
+    )
