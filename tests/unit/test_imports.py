@@ -1,7 +1,8 @@
 """Imports have no side effects.
 
 Importing any module of flows/, nlp/ or schemas/ reads no data file, loads no model,
-configures no logging and opens no connection.
+configures no logging and opens no connection. Package metadata read by the import
+machinery (an editable install's finder, entry points) is not a side effect of our code.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def hook(event, args):
     if event == "open" and isinstance(args[0], str):
         path = args[0]
         if not path.endswith((".py", ".pyc", ".so", ".pth", ".zip")) and "/site-packages/" not in path \
-                and not path.startswith(("/proc", "/dev", "/usr/lib", "/etc")) and "__pycache__" not in path:
+                and not path.startswith(("/proc", "/dev", "/usr/lib", "/etc")) and "__pycache__" not in path \
+                and not any(meta in path for meta in (".egg-info", ".dist-info", "__editable__")):
             opened.append(path)
     if event == "socket.connect":
         opened.append(f"socket:{args[1]}")
