@@ -12,13 +12,17 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 
 from flows.settings import DEMO_SALT, Settings, load_settings
 from schemas.errors import ConfigError, VocError
+
+if TYPE_CHECKING:
+    from flows.simulator.incidents import Incident
 
 err_console = Console(stderr=True)
 out_console = Console()
@@ -252,6 +256,26 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
 # -- demo ---------------------------------------------------------------------------------------
 
 
+def _demo_incident(hours: float) -> str:
+    """The demo's incident: delivery complaints on Shopee x6 for 30 min, 40% before the end."""
+    minutes = max(int(hours * 60 * 0.6), 1)
+    return f"topic=delivery,channel=shopee,x=6,at={minutes}m,for=30m"
+
+
+def _describe_incident(incident: Incident, timezone: str) -> str:
+    where = ", ".join(
+        f"{name} {value}"
+        for name, value in (("channel", incident.channel), ("brand", incident.brand))
+        if value
+    )
+    local = incident.start.astimezone(ZoneInfo(timezone))
+    return (
+        f"{incident.topic}{' on ' + where if where else ''} x{incident.multiplier:g} "
+        f"from {local:%Y-%m-%d %H:%M} ({timezone}) for "
+        f"{incident.duration.total_seconds() / 60:.0f} min"
+    )
+
+
 @cli.command()
 @_dsn_option
 @click.option("--messages", type=click.IntRange(1), default=24_000, show_default=True)
@@ -271,6 +295,14 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
     is_flag=True,
     help="Keep earlier rows (by default the embedded demo database is emptied first).",
 )
+@click.option(
+    "--incident",
+    "incident_specs",
+    multiple=True,
+    metavar="SPEC",
+    help="Schedule an incident (repeatable; the `voc simulate --incident` format). Default: "
+    "delivery complaints on Shopee x6 for 30 minutes, 40% before the end.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def demo(
     clickhouse_dsn: str | None,
@@ -282,21 +314,24 @@ def demo(
     enricher: str | None,
     malformed_every: int,
     keep: bool,
+    incident_specs: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Migrate, stream simulated feedback through the flow, and print what CX ops would see.
 
     The simulator writes reviews, multi-turn support chats and social mentions over the last
-    HOURS of event time, with diurnal traffic and scheduled incidents, as fast as the flow
-    takes them.
+    HOURS of event time, with diurnal traffic and a scheduled incident, as fast as the flow
+    takes them; the detectors should open an alert for the incident.
 
     \b
-    Example:
+    Examples:
       voc demo --messages 50000 --hours 12
+      voc demo --incident topic=refund_return,channel=tiki,x=8,at=3h,for=20m
     """
     from flows.clickhouse import connect
     from flows.render import print_report
     from flows.report import TimeRange, build_report
+    from flows.simulator.config import SimulationConfig
     from schemas.migrate import migrate as apply
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -310,6 +345,7 @@ def demo(
         simulator_seed=seed,
         simulator_start=start,
         simulator_malformed_every=malformed_every,
+        simulator_incidents=";".join(incident_specs or [_demo_incident(hours)]),
         enricher=enricher,
     )
     client = connect(settings, create_database=True)
@@ -328,6 +364,9 @@ def demo(
         f"streaming {messages:,} simulated messages over {hours:g} h of event time into "
         f"{settings.redacted_dsn()} (database {settings.clickhouse_database})"
     )
+    for incident in SimulationConfig.from_settings(settings).incidents:
+        line = _describe_incident(incident, settings.timezone)
+        err_console.print(f"scheduled incident (ground truth): {line}")
     stats = _stream(settings, workers=workers, quiet=quiet)
     err_console.print(
         f"wrote {stats.messages:,} messages and {stats.dead_letters:,} dead letters in "

@@ -39,10 +39,10 @@ class FlowIO:
     source: Source[RawRecord | SourceError]
     messages: Sink[Sequence[StoredMessage]]
     dead_letters: Sink[Sequence[DeadLetter]]
-    dead_letter_topic: Sink[Sequence[DeadLetter]] | None = None
-    """Where dead letters are also published (a Kafka topic), if anywhere."""
     alerts: Sink[Sequence[AlertRow]] | None = None
     late_items: Sink[Sequence[LateItem]] | None = None
+    dead_letter_topic: Sink[Sequence[DeadLetter]] | None = None
+    """Where dead letters are also published (a Kafka topic), if anywhere."""
 
 
 def source_for(settings: Settings) -> Source[RawRecord | SourceError]:

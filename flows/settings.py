@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     simulator_malformed_every: int = Field(
         default=0, ge=0, description="Replace every N-th payload with a malformed one (0: never)."
     )
+    simulator_incidents: str = Field(
+        default="",
+        description=(
+            "Scheduled incidents, specs separated by ';' (the `voc simulate --incident` format, "
+            "e.g. topic=delivery,channel=shopee,x=6,at=4h,for=30m)."
+        ),
+    )
 
     # Kafka --------------------------------------------------------------------------------
     kafka_brokers: str = Field(
