@@ -125,6 +125,14 @@ def _common_train_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=float,
             help="Drop saved weights smaller than this.",
         ),
+        click.option(
+            "--refit-on-dev/--no-refit-on-dev",
+            "refit_on_dev",
+            default=False,
+            show_default=True,
+            help="After dev has chosen the settings, refit on train + dev (dev-fitted "
+            "thresholds/calibration then come from 2-fold cross-fitting over dev).",
+        ),
         click.option("--seed", default=13, show_default=True, type=int),
         click.option("--quiet", is_flag=True, help="No progress bar and no summary table."),
     ]
@@ -148,6 +156,7 @@ def _settings(task: str, kwargs: dict[str, Any]) -> Any:
         c_grid=_floats(kwargs["c_grid"]),
         augment_no_diacritics=kwargs["augment"],
         prune_below=kwargs["prune_below"],
+        refit_on_dev=kwargs["refit_on_dev"],
         seed=kwargs["seed"],
         **extra,
     )

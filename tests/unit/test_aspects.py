@@ -138,3 +138,28 @@ def test_several_aspect_datasets_need_a_choice(tmp_path: Path) -> None:
 def test_loading_a_directory_without_manifest_fails(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"has no manifest\.json"):
         AspectModel.load(tmp_path)
+
+
+def test_refit_on_dev_learns_dev_words_and_keeps_honest_dev_figures(tmp_path: Path) -> None:
+    data = write_aspect_data(tmp_path / "data")
+    dev_only = [Example("pin siêu khủng", None, (AspectLabel("BATTERY", "positive"),), None)] * 3
+    dev_file = data / "tiny_phone" / "dev.jsonl"
+    write_jsonl(dev_file, [*_examples(random.Random(9), PHONE, 40), *dev_only])
+    common = {"task": "aspects", "datasets": ("tiny_phone",), "gate_negatives": ()}
+    plain = train_aspects(
+        data,
+        tmp_path / "plain",
+        TrainSettings(**common, c_grid=(8.0,)),  # type: ignore[arg-type]
+    )
+    refit = train_aspects(
+        data,
+        tmp_path / "refit",
+        TrainSettings(**common, c_grid=(8.0,), refit_on_dev=True),  # type: ignore[arg-type]
+    )
+    assert "khủng" not in AspectModel.load(plain.path).featurizer.lexicon
+    model = AspectModel.load(refit.path)
+    assert "khủng" in model.featurizer.lexicon
+    assert model.manifest.hyperparameters["refit_on_dev"] is True
+    assert "out-of-fold" in model.manifest.scores["note"]
+    assert refit.dev_scores["detection"]["f1"] > 0.9
+    assert ("BATTERY", "positive") in _pairs(model, "pin trâu")

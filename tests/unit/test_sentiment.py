@@ -181,3 +181,21 @@ def test_rated_reviews_feed_the_polarity_head(tmp_path: Path) -> None:
         ]
         == []
     )
+
+
+def test_refit_on_dev_learns_dev_words_and_calibrates_out_of_fold(tmp_path: Path) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    rng = random.Random(4)
+    dev = _examples(rng, 30, ("negative", "neutral", "positive"))
+    dev += [Example("máy quá xịn xò", "positive", (), None)] * 3  # type: ignore[arg-type]
+    write_jsonl(data / "tiny_three" / "dev.jsonl", dev)
+    settings = TrainSettings(
+        task="sentiment", datasets=("tiny_three",), c_grid=(4.0,), refit_on_dev=True
+    )
+    result = train_sentiment(data, tmp_path / "models", settings)
+    model = SentimentModel.load(result.path)
+    assert "xịn" in model.featurizer.lexicon
+    assert "out-of-fold" in result.manifest.scores["note"]
+    assert result.dev_scores["tiny_three"]["f1"] > 0.8
+    (res,) = model.predict([model_text("sản phẩm rất tốt, rất hài lòng")])
+    assert res.label == "positive"
