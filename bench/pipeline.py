@@ -568,6 +568,15 @@ def run(args: argparse.Namespace) -> None:
             report["speedup_2p"] = speedup
             print(f"end to end, 2 processes (msg/s) {_spread(rates2)}")
             print(f"  speed-up over 1 process: {speedup:.2f}x")
+            one_cpu = statistics.median(sum(x["cpu_s"] for x in r) for r in one)
+            for r in two:
+                cpus = [x["cpu_s"] for x in r]
+                bound = one_cpu / max(cpus)
+                print(
+                    f"  CPU seconds per process {', '.join(f'{c:.1f}' for c in cpus)} (1 process: "
+                    f"{one_cpu:.1f}); speed-up bound with a free core per process: {bound:.2f}x"
+                )
+                report.setdefault("speedup_bound_2p", []).append(bound)
     report["load_after"] = os.getloadavg()
     print(f"load average after: {report['load_after'][0]:.2f}")
     _save(report, "pipeline")
