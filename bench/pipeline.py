@@ -584,6 +584,8 @@ def run(args: argparse.Namespace) -> None:
 
 def soak(args: argparse.Namespace) -> None:
     n = int(args.rate * args.minutes * 60)
+    if args.warmup_s is None:
+        args.warmup_s = (args.history_minutes or 15) * 60 + 60.0
     print(f"soak: {n:,} messages at {args.rate:,.0f} msg/s ({args.minutes:g} min), RSS every "
           f"{args.sample_s:g} s, load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="voc-soak-") as tmp_name:
@@ -633,7 +635,12 @@ def main() -> None:
     s.add_argument("--rate", type=float, default=1_000.0)
     s.add_argument("--minutes", type=float, default=20.0)
     s.add_argument("--sample-s", type=float, default=30.0)
-    s.add_argument("--warmup-s", type=float, default=120.0)
+    s.add_argument(
+        "--warmup-s",
+        type=float,
+        help="growth is measured after this (default: the detector's history window + 60 s, "
+        "since its evidence minutes hold every customer message of the window)",
+    )
     s.set_defaults(event_rate=None)
     s.add_argument(
         "--history-minutes",
