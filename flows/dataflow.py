@@ -28,6 +28,7 @@ from flows.records import Parsed, Prepared, RawRecord, SourceError
 from flows.settings import Settings
 from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
 from flows.steps import Enrich, EnricherFactory, Preparer, parse_record, utc_now
+from flows.timing import StageTimer, timed
 from nlp.types import Enricher
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 
@@ -111,11 +112,14 @@ def build_flow(
     clock: Callable[[], datetime] = utc_now,
     detect_config: DetectConfig | None = None,
     detect_probe: DetectProbe | None = None,
+    timer: StageTimer | None = None,
 ) -> Dataflow:
     """Build the dataflow for these settings (nothing is read or loaded until it runs).
 
     ``detect_config`` tunes the emerging-issue detectors; ``detect_probe`` is called with
-    the detector when the input ends (benchmarks read its counters).
+    the detector when the input ends (benchmarks read its counters). ``timer`` (benchmarks
+    only; off by default) accumulates the wall time of the parse, prepare, enrich and detect
+    steps' functions.
     """
     io = io or default_io(settings)
     if (io.alerts is None) != (io.late_items is None):
@@ -129,9 +133,15 @@ def build_flow(
     flow = Dataflow("voc")
     raw = op.input("read", flow, io.source)
     # RawRecord(origin, position, payload)
-    parsed = op.branch("parsed-ok", op.map("parse", raw, lambda r: parse_record(r, clock)), _is_ok)
+    parsed = op.branch(
+        "parsed-ok",
+        op.map("parse", raw, timed(timer, "parse", lambda r: parse_record(r, clock))),
+        _is_ok,
+    )
     # trues: Parsed(message, origin, position); falses: DeadLetter
-    prepared = op.branch("prepared-ok", op.map("prepare", parsed.trues, preparer), _is_ok)
+    prepared = op.branch(
+        "prepared-ok", op.map("prepare", parsed.trues, timed(timer, "prepare", preparer)), _is_ok
+    )
     # trues: Prepared(message, text, text_normalized, language, pii_kinds, ...)
     keyed = op.key_on("key-by-origin", prepared.trues, lambda p: p.origin)
     # (origin, Prepared)
@@ -139,7 +149,7 @@ def build_flow(
         "batch", keyed, settings.batch_size, timedelta(seconds=settings.batch_timeout_s), clock
     )
     # (origin, [Prepared, ...]) flushed at batch_size or batch_timeout_s after the first item
-    enriched = op.map("enrich", batches, enrich)
+    enriched = op.map("enrich", batches, timed(timer, "enrich", enrich))
     # EnrichedBatch(rows=[StoredMessage, ...], dead=[DeadLetter, ...])
     rows = op.filter_map("rows", enriched, lambda b: b.rows or None)
     output("write-messages", rows, io.messages)
@@ -157,7 +167,7 @@ def build_flow(
     if io.alerts is not None and io.late_items is not None:
         parts = io.source.list_parts if isinstance(io.source, FixedPartitionedSource) else None
         config = detect_config or DetectConfig()
-        found = detect("detect", enriched, config, clock, detect_probe, parts)
+        found = detect("detect", enriched, config, clock, detect_probe, parts, timer)
         # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]
         output("write-alerts", found.alerts, io.alerts)
         output("write-late-items", found.late_items, io.late_items)

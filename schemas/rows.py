@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, ClassVar
 
 
@@ -83,7 +84,17 @@ class StoredMessage:
 
     def as_row(self) -> tuple[Any, ...]:
         """The values in ``COLUMNS`` order, ready for a row-oriented insert."""
-        return tuple(getattr(self, name) for name in self.COLUMNS)
+        return _STORED_MESSAGE_ROW(self)
+
+    def __reduce__(self) -> tuple[type[StoredMessage], tuple[Any, ...]]:
+        """Pickle as the plain values (``COLUMNS`` is the field order).
+
+        A cluster sends rows to the writer process; the values pickle twice as fast.
+        """
+        return (StoredMessage, self.as_row())
+
+
+_STORED_MESSAGE_ROW = attrgetter(*StoredMessage.COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from flows.detect.detector import Detector
 from flows.detect.merge import LateSignal, MinuteMerger
 from flows.detect.signals import Signal, signals_of
 from flows.records import EnrichedBatch
+from flows.timing import StageTimer, timed
 from schemas.rows import AlertRow, LateItem
 
 #: Window ids are minutes since the Unix epoch.
@@ -160,6 +161,14 @@ class DetectLogic(StatefulBatchLogic[_Digest, _Found, _DetectState]):
         return copy.deepcopy(self._state)
 
 
+def _timed_logic(logic: DetectLogic, timer: StageTimer | None) -> DetectLogic:
+    """The detector logic with its batch and notify calls timed into ``detect``."""
+    if timer is not None:
+        logic.on_batch = timed(timer, "detect", logic.on_batch)  # type: ignore[method-assign]
+        logic.on_notify = timed(timer, "detect", logic.on_notify)  # type: ignore[method-assign]
+    return logic
+
+
 def _window_late(item: tuple[str, tuple[int, Signal]], now: datetime) -> LateItem:
     signal = item[1][1]
     watermark = signal.watermark or datetime.fromtimestamp((item[1][0] + 1) * 60, UTC)
@@ -174,6 +183,7 @@ def detect(
     clock: Callable[[], datetime],
     probe: DetectProbe | None = None,
     origins: Callable[[], list[str]] | None = None,
+    timer: StageTimer | None = None,
 ) -> DetectOut:
     """Emerging-issue detection on enriched batches (module docstring).
 
@@ -201,7 +211,9 @@ def detect(
     )
     # ("detector", _Digest(origin, minute, signals))
     found = op.stateful_batch(
-        "detect", digests, lambda resume: DetectLogic(config, clock, probe, origins, resume)
+        "detect",
+        digests,
+        lambda resume: _timed_logic(DetectLogic(config, clock, probe, origins, resume), timer),
     )
     # ("detector", _Found(alerts=[AlertRow, ...], late=[LateItem, ...]))
     alerts = op.filter_map("alerts", found, lambda kv: kv[1].alerts or None)
