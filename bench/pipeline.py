@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import throughput  # bench/throughput.py, beside this script: fresh_db, free_ports
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from flows.records import RawRecord
@@ -454,20 +454,7 @@ def _env() -> dict[str, str]:
 
 
 def fresh_db(tmp: Path) -> str:
-    dsn = f"chdb://{tempfile.mkdtemp(dir=tmp)}"
-    subprocess.run([sys.executable, "-m", "flows", "migrate", "--dsn", dsn, "-q"], cwd=REPO,
-                   env=_env(), check=True)  # fmt: skip
-    return dsn
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+    return throughput.fresh_db(tmp, _env())
 
 
 def spawn(args: argparse.Namespace, tmp: Path, mode: str, processes: int = 1,
@@ -486,7 +473,11 @@ def spawn(args: argparse.Namespace, tmp: Path, mode: str, processes: int = 1,
         base += ["--rate", str(rate / processes)]
     if stages:
         base.append("--stages")
-    addresses = ";".join(f"127.0.0.1:{p}" for p in free_ports(processes)) if processes > 1 else ""
+    addresses = (
+        ";".join(f"127.0.0.1:{p}" for p in throughput.free_ports(processes))
+        if processes > 1
+        else ""
+    )
     procs = []
     for i in range(processes):
         extra = ["--process-id", str(i)] + (["--addresses", addresses] if addresses else [])
