@@ -70,6 +70,23 @@ def simulated(n: int, seed: int, hours: float, start: datetime) -> Iterator[dict
     return Simulator(SimulationConfig(seed=seed, start=start, hours=hours, messages=n)).messages()
 
 
+def spread_products(
+    messages: Iterator[dict[str, Any]], products: int, seed: int
+) -> Iterator[dict[str, Any]]:
+    """With ``products`` > 0, give each message one of that many product names, at random.
+
+    The simulator's catalogue is small; this makes the detector meet a new topic / brand /
+    product key with most messages, to show that its key table (``max_keys``) bounds memory.
+    """
+    import random
+
+    rng = random.Random(seed)
+    for message in messages:
+        if products and message.get("brand"):
+            message["product"] = f"{message['brand']} P{rng.randrange(products)}"
+        yield message
+
+
 def serialized(n: int, seed: int, hours: float, start: datetime) -> list[tuple[str, bytes]]:
     """``(id, JSON line)`` of ``n`` simulated messages."""
     return [
@@ -294,7 +311,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     if args.mode == "soak":
         lines: Iterator[tuple[str, bytes]] = (
             (m["id"], json.dumps(m, ensure_ascii=False).encode())
-            for m in simulated(args.messages, args.seed, hours, start)
+            for m in spread_products(
+                simulated(args.messages, args.seed, hours, start), args.products, args.seed
+            )
         )
         warm_texts = [m["text"] for m in simulated(64, args.seed + 1, 0.1, start)]
     else:
@@ -353,8 +372,23 @@ def flow_run(
         from flows.detect.config import DetectConfig
 
         detect_config = DetectConfig(history_minutes=args.history_minutes)
+    detector_seen: dict[str, int] = {}
+
+    def detector_probe(detector: Any) -> None:
+        detector_seen.update(
+            keys=len(detector.keys),
+            dropped=detector.stats.dropped,
+            evicted=detector.stats.evicted,
+            history_records=sum(len(d.records) for d in detector.history),
+        )
+
     flow = build_flow(
-        settings, io, enricher=lambda: enricher, timer=timer, detect_config=detect_config
+        settings,
+        io,
+        enricher=lambda: enricher,
+        timer=timer,
+        detect_config=detect_config,
+        detect_probe=detector_probe,
     )
     samples: list[dict[str, Any]] = []
     stop = threading.Event()
@@ -410,6 +444,7 @@ def flow_run(
         "cpu_s": cpu,
         "samples": samples,
         "pending_at_end": len(probe.entered),
+        "detector": detector_seen,
     }
 
 
@@ -468,7 +503,8 @@ def spawn(args: argparse.Namespace, tmp: Path, mode: str, processes: int = 1,
             "--sample-s", str(getattr(args, "sample_s", 30.0)),
             "--event-rate", str(rate or args.event_rate),
             "--batch-size", str(args.batch_size),
-            "--history-minutes", str(getattr(args, "history_minutes", 0))]  # fmt: skip
+            "--history-minutes", str(getattr(args, "history_minutes", 0)),
+            "--products", str(getattr(args, "products", 0))]  # fmt: skip
     if rate:
         base += ["--rate", str(rate / processes)]
     if stages:
@@ -576,7 +612,10 @@ def run(args: argparse.Namespace) -> None:
 def soak(args: argparse.Namespace) -> None:
     n = int(args.rate * args.minutes * 60)
     if args.warmup_s is None:
-        args.warmup_s = (args.history_minutes or 15) * 60 + 60.0
+        from flows.detect.config import DetectConfig
+
+        history = args.history_minutes or DetectConfig().history_minutes
+        args.warmup_s = history * 60 + 120.0
     print(f"soak: {n:,} messages at {args.rate:,.0f} msg/s ({args.minutes:g} min), RSS every "
           f"{args.sample_s:g} s, load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="voc-soak-") as tmp_name:
@@ -585,15 +624,26 @@ def soak(args: argparse.Namespace) -> None:
     rss = [s["rss_mib"] for s in samples]
     warm = [s["rss_mib"] for s in samples if s["t_s"] >= args.warmup_s] or rss
     growth = (warm[-1] - warm[0]) / warm[0]
+    spread = (max(warm) - min(warm)) / min(warm)
     summary = {"pending_at_end": result["pending_at_end"], "first_mib": rss[0],
                "last_mib": rss[-1], "max_mib": max(rss),
                "after_warmup_first_mib": warm[0], "growth_after_warmup": growth,
-               "stored": result["stored"], "samples": samples}  # fmt: skip
+               "spread_after_warmup": spread,
+               "stored": result["stored"], "detector": result["detector"],
+               "samples": samples}  # fmt: skip
     for s in samples:
         print(f"  t={s['t_s']:>7.1f} s  rss {s['rss_mib']:>7.1f} MiB  stored {s['stored']:>9,}"
               f"  pending {s['pending']:>6,}  p95 {s['p95_s']}")  # fmt: skip
-    print(f"RSS first {rss[0]:.1f} MiB, last {rss[-1]:.1f}, max {max(rss):.1f}; growth after "
-          f"{args.warmup_s:g} s warm-up: {growth:+.1%}; stored {result['stored']:,}")  # fmt: skip
+    print(
+        f"RSS first {rss[0]:.1f} MiB, last {rss[-1]:.1f}, max {max(rss):.1f}; growth after "
+        f"{args.warmup_s:g} s warm-up: {growth:+.1%} (max/min spread {spread:.1%}); stored "
+        f"{result['stored']:,}, pending at the end {result['pending_at_end']:,}"
+    )
+    seen = result["detector"]
+    if seen:
+        print(f"detector at the end: {seen['keys']:,} keys ({seen['dropped']:,} dropped over "
+              f"max_keys, {seen['evicted']:,} evicted idle), {seen['history_records']:,} "
+              "messages of evidence")  # fmt: skip  # fmt: skip
     _save({"soak": summary, "args": vars(args) | {"func": None}}, "soak")
 
 
@@ -629,18 +679,26 @@ def main() -> None:
     s.add_argument(
         "--warmup-s",
         type=float,
-        help="growth is measured after this (default: the detector's history window + 60 s, "
-        "since its evidence minutes hold every customer message of the window)",
+        help="growth is measured after this (default: the detector's history window + 120 s: "
+        "its evidence minutes hold every customer message of the window)",
     )
     s.set_defaults(event_rate=None)
+    s.add_argument(
+        "--products",
+        type=int,
+        default=0,
+        help="spread messages over this many distinct product names (0: the simulator's own); "
+        "with 1000000 most messages bring a new detector key",
+    )
     s.add_argument(
         "--history-minutes",
         type=int,
         default=0,
-        help="DetectConfig.history_minutes (0: the default, 15)",
+        help="DetectConfig.history_minutes (0: the default, 5)",
     )
     c = sub.add_parser("_child")
     c.add_argument("--history-minutes", type=int, default=0)
+    c.add_argument("--products", type=int, default=0)
     c.add_argument("--mode", required=True)
     c.add_argument("--dsn", required=True)
     c.add_argument("--messages", type=int, required=True)

@@ -222,7 +222,7 @@ def cluster_grams(units_of: Mapping[int, set[str]], min_overlap: float = 0.6) ->
 
 
 def units_with(
-    grams: Iterable[int], records: Iterable[tuple[str, tuple[int, ...]]]
+    grams: Iterable[int], records: Iterable[tuple[str, Iterable[int]]]
 ) -> dict[int, set[str]]:
     """The units whose message contains each of ``grams`` (``records``: unit, gram ids)."""
     wanted = set(grams)

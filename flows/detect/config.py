@@ -22,8 +22,13 @@ class DetectConfig:
       back the minute clock (its watermark then follows the wall clock).
     - ``startup_grace_s``: wall-clock seconds to wait for every partition to report before
       the first minute is closed.
-    - ``history_minutes``: minutes of messages kept for evidence and samples.
+    - ``history_minutes``: minutes of customer messages kept for evidence (the last
+      ``persist_n`` minutes) and sample messages; memory holds rate x this many minutes
+      (about 0.7 KB a message).
     - ``evict_after``: a key with no message for this long (and no alert) is forgotten.
+    - ``max_keys``: keys tracked at most (about 2.7 KB each); past it, the keys seen longest
+      ago (not hot, no alert) are forgotten down to 90% of it. A forgotten key starts again
+      with no baseline (``warmup``) when it comes back.
     - ``max_gap``: a gap in event time longer than this is skipped in one step.
 
     Volume spikes (per key, on counts and on share of all customer messages):
@@ -79,8 +84,9 @@ class DetectConfig:
     wait_s: float = 20.0
     idle_grace_s: float = 10.0
     startup_grace_s: float = 10.0
-    history_minutes: int = 15
+    history_minutes: int = 5
     evict_after: int = 1440
+    max_keys: int = 100_000
     max_gap: int = 120
 
     share_half_life: float = 180.0
@@ -135,6 +141,9 @@ class DetectConfig:
                 f"DetectConfig needs 1 <= persist_k <= persist_n, got persist_k="
                 f"{self.persist_k}, persist_n={self.persist_n}"
             )
+            raise ConfigError(msg)
+        if self.max_keys < 1:
+            msg = f"DetectConfig.max_keys must be at least 1, got {self.max_keys}"
             raise ConfigError(msg)
         if self.samples < 5:
             msg = f"DetectConfig.samples must be at least 5, got {self.samples}"

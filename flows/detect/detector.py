@@ -10,7 +10,8 @@ order (gaps are filled with empty minutes). Each minute it:
    first) and a :class:`~flows.detect.monitors.NegativeMonitor` of its negative share,
    then the :class:`~flows.detect.bursts.PhraseBursts`;
 3. turns their fire and resolve events into alerts, one per incident (below);
-4. forgets keys not seen for ``evict_after`` minutes.
+4. forgets keys not seen for ``evict_after`` minutes, and the keys seen longest ago when
+   more than ``max_keys`` are tracked (memory does not grow with the number of keys).
 
 One incident, one alert
 -----------------------
@@ -99,21 +100,20 @@ PHRASE_COVERED = 0.6
 
 @dataclass(slots=True)
 class MinuteData:
-    """The customer messages of one closed minute and their counts."""
+    """The counts of one closed minute: units per key, negative units per key, units per gram.
+
+    Used for the minute's step, then dropped: the detector keeps only the messages
+    (:class:`Evidence`) of its last ``history_minutes``.
+    """
 
     minute: int
-    records: list[Signal]
     total: int
-    units: dict[Key, set[str]]
-    negatives: dict[Key, set[str]]
+    units: dict[Key, int]
+    negatives: dict[Key, int]
     grams: Counter[int]
 
-    def __deepcopy__(self, memo: dict[int, object]) -> MinuteData:
-        """Built once and never changed: recovery snapshots share it."""
-        return self
-
     @classmethod
-    def build(cls, minute: int, records: list[Signal]) -> MinuteData:
+    def build(cls, minute: int, records: Sequence[Signal]) -> MinuteData:
         """Count units per key, negative units per key and units per gram."""
         units: dict[Key, set[str]] = {}
         negatives: dict[Key, set[str]] = {}
@@ -133,7 +133,25 @@ class MinuteData:
                 new = set(record.grams) - seen
                 seen |= new
                 grams.update(new)
-        return cls(minute, records, len(unit_grams), units, negatives, grams)
+        return cls(
+            minute,
+            len(unit_grams),
+            {key: len(members) for key, members in units.items()},
+            {key: len(members) for key, members in negatives.items()},
+            grams,
+        )
+
+
+@dataclass(slots=True)
+class Evidence:
+    """The customer messages of one closed minute, kept for evidence and samples."""
+
+    minute: int
+    records: list[Signal]
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Evidence:
+        """Built once and never changed: recovery snapshots share it."""
+        return self
 
 
 @dataclass(slots=True)
@@ -177,6 +195,7 @@ class DetectorStats:
     absorbed: Counter[str] = field(default_factory=Counter)
     opened: Counter[str] = field(default_factory=Counter)
     evicted: int = 0
+    dropped: int = 0
 
 
 class Detector:
@@ -186,7 +205,7 @@ class Detector:
         self.config = config or DetectConfig()
         self.keys: dict[Key, KeyState] = {}
         self.phrases = PhraseBursts(self.config.gram_half_life)
-        self.history: list[MinuteData] = []
+        self.history: list[Evidence] = []
         self.alerts: dict[str, Alert] = {}
         self.last_minute: int | None = None
         self.stats = DetectorStats()
@@ -228,25 +247,25 @@ class Detector:
         self.stats.minutes += 1
         self.stats.messages += len(records)
         data = MinuteData.build(minute, records)
-        self.history.append(data)
+        self.history.append(Evidence(minute, records))
         if len(self.history) > config.history_minutes:
             del self.history[0]
         for key in data.units:
             if key not in self.keys:
                 self.keys[key] = KeyState.new(minute)
+        if len(self.keys) > config.max_keys:
+            self._shrink(config.max_keys * 9 // 10)
         volume_events: list[tuple[Key, str, str]] = []
         negative_events: list[tuple[Key, str]] = []
         total = data.total
         units_of, negatives_of = data.units, data.negatives
         for key, state in self.keys.items():
-            units = units_of.get(key)
-            if units is None and not state.hot():  # most keys, most minutes: only learn
+            x = units_of.get(key, 0)
+            if not x and not state.hot():  # most keys, most minutes: only learn
                 state.all.idle(minute, total, config)
                 state.complaints.idle(minute, total, config)
                 continue
-            x = len(units) if units else 0
-            negatives = negatives_of.get(key)
-            y = len(negatives) if negatives else 0
+            y = negatives_of.get(key, 0)
             event = state.all.step(minute, x, total, config)
             if event:
                 volume_events.append((key, ALL, event))
@@ -374,9 +393,21 @@ class Detector:
             del self.keys[key]
         self.stats.evicted += len(stale)
 
+    def _shrink(self, keep: int) -> None:
+        """Forget the keys seen longest ago until ``keep`` are left (alerting keys stay)."""
+        alerting = {a.key for a in self.alerts.values()}
+        idle = sorted(
+            (state.all.last_seen, key)
+            for key, state in self.keys.items()
+            if key not in alerting and not state.hot()
+        )
+        for _seen, key in idle[: max(0, len(self.keys) - keep)]:
+            del self.keys[key]
+            self.stats.dropped += 1
+
     # -- evidence helpers -----------------------------------------------------------------
 
-    def _evidence(self, minute: int) -> list[MinuteData]:
+    def _evidence(self, minute: int) -> list[Evidence]:
         first = minute - self.config.persist_n + 1
         return [d for d in self.history if d.minute >= first]
 

@@ -7,10 +7,11 @@ a customer who writes five lines is one voice, not five.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from flows.detect.phrases import StopList, default_stop_list, gram_ids
 from schemas.rows import StoredMessage
@@ -73,15 +74,20 @@ class Key(NamedTuple):
         return " ".join(parts)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Signal:
     """One customer message as the detectors need it.
 
     ``unit`` is the conversation id of a chat turn and the message id otherwise.
     ``negative_topics`` are the topics the message is negative about (the topic-level
     sentiment of the enricher). ``grams`` are the ids of its candidate phrases
-    (:func:`flows.detect.phrases.gram_ids`). ``watermark`` is set by the window clock when
-    the message arrives behind its watermark (it is then a late item).
+    (:func:`flows.detect.phrases.gram_ids`; an ``array`` of 64-bit ids in the flow).
+    ``watermark`` is set by the window clock when the message arrives behind its watermark
+    (it is then a late item).
+
+    The detector keeps the signals of its last minutes, so the two texts, read only to
+    describe an alert, are kept as UTF-8 (a third of the size of a ``str`` holding emoji)
+    and decoded when read.
     """
 
     id: str
@@ -95,10 +101,45 @@ class Signal:
     negative_topics: tuple[str, ...]
     negative: bool
     created_at: datetime
-    text: str
-    text_normalized: str
-    grams: tuple[int, ...]
-    watermark: datetime | None = None
+    grams: Sequence[int]
+    watermark: datetime | None
+    _text: bytes
+    _normalized: bytes
+
+    def __init__(
+        self,
+        id: str,
+        unit: str,
+        origin: str,
+        source: str,
+        channel: str,
+        brand: str,
+        product: str,
+        topics: tuple[str, ...],
+        negative_topics: tuple[str, ...],
+        negative: bool,
+        created_at: datetime,
+        text: str,
+        text_normalized: str,
+        grams: Sequence[int],
+        watermark: datetime | None = None,
+    ) -> None:
+        self.id, self.unit, self.origin, self.source = id, unit, origin, source
+        self.channel, self.brand, self.product = channel, brand, product
+        self.topics, self.negative_topics, self.negative = topics, negative_topics, negative
+        self.created_at, self.grams, self.watermark = created_at, grams, watermark
+        self._text = text.encode("utf-8")
+        self._normalized = text_normalized.encode("utf-8")
+
+    @property
+    def text(self) -> str:
+        """The message's (redacted) text."""
+        return self._text.decode("utf-8")
+
+    @property
+    def text_normalized(self) -> str:
+        """Its normalized text (what the enricher and the phrase detector read)."""
+        return self._normalized.decode("utf-8")
 
     def __deepcopy__(self, memo: dict[int, object]) -> Signal:
         """Signals are values once windowed: recovery snapshots share them, not copy them."""
@@ -128,7 +169,12 @@ def is_customer_voice(row: StoredMessage) -> bool:
 
 
 def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) -> Signal:
-    """Build the signal of one stored row (customer voice: check with is_customer_voice)."""
+    """Build the signal of one stored row (customer voice: check with is_customer_voice).
+
+    The detector keeps the signals of its last minutes (at 1,000 messages a second, a few
+    hundred thousand), so they are made compact: repeated strings and topic tuples are
+    shared, gram ids are packed 8 bytes each.
+    """
     negative_topics = tuple(
         topic
         for topic, sentiment in zip(row.topics, row.topic_sentiments, strict=False)
@@ -137,19 +183,36 @@ def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) ->
     return Signal(
         id=row.id,
         unit=row.conversation_id or row.id,
-        origin=origin,
-        source=row.source,
-        channel=row.channel,
-        brand=row.brand,
-        product=row.product,
-        topics=tuple(dict.fromkeys(row.topics)),
-        negative_topics=negative_topics,
+        origin=_shared(origin),
+        source=_shared(row.source),
+        channel=_shared(row.channel),
+        brand=_shared(row.brand),
+        product=_shared(row.product),
+        topics=_shared(tuple(dict.fromkeys(row.topics))),
+        negative_topics=_shared(negative_topics),
         negative=row.sentiment == "negative",
         created_at=row.created_at,
         text=row.text,
         text_normalized=row.text_normalized,
-        grams=gram_ids(row.text_normalized, stops),
+        grams=array("Q", gram_ids(row.text_normalized, stops)),
     )
+
+
+_T = TypeVar("_T", str, tuple[str, ...])
+
+#: Strings and tuples shared between signals (channels, brands, products, topic sets).
+_SHARED: dict[object, object] = {}
+_SHARED_MAX = 100_000
+
+
+def _shared(value: _T) -> _T:
+    """The one shared copy of a short, often repeated value (bounded: then the value itself)."""
+    found = _SHARED.get(value)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    if len(_SHARED) < _SHARED_MAX:
+        _SHARED[value] = value
+    return value
 
 
 def signals_of(rows: Sequence[StoredMessage], origin: str) -> list[Signal]:

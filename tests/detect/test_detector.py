@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -14,6 +15,7 @@ from flows.detect.bursts import PhraseBursts, cluster_grams
 from flows.detect.config import DetectConfig
 from flows.detect.detector import Detector
 from flows.detect.signals import Signal
+from schemas.errors import ConfigError
 from schemas.rows import AlertRow
 from tests.detect.support import (
     START,
@@ -21,6 +23,7 @@ from tests.detect.support import (
     TopicEnricher,
     background_messages,
     incident_messages,
+    make_signal,
     signals_from,
 )
 
@@ -125,7 +128,7 @@ def test_one_incident_gives_one_alert_with_samples_terms_breakdown_and_revisions
 def test_the_same_input_gives_the_same_alerts_ids_and_revisions() -> None:
     minutes = minutes_of(130, extra=incident(80, 92))
     _, first = detect(minutes)
-    _, again = detect([[replace(s) for s in m] for m in minutes])
+    _, again = detect([[copy.copy(s) for s in m] for m in minutes])
     assert first == again and first
 
 
@@ -182,6 +185,25 @@ def test_keys_not_seen_for_a_long_time_are_forgotten() -> None:
     assert detector.keys == {} and detector.stats.evicted > 20
 
 
+def test_the_key_table_stays_within_max_keys_and_busy_keys_keep_alerting() -> None:
+    minutes = minutes_of(130, extra=incident(80, 92))
+    for minute, signals in enumerate(minutes):  # 20 one-off products a minute: 2,600 keys
+        signals += [
+            make_signal(10_000_000 + minute * 100 + j, minute, product=f"rare {minute}-{j}")
+            for j in range(20)
+        ]
+    _, unbounded = detect(minutes)
+    config = replace(CONFIG, max_keys=150)
+    detector = Detector(config)
+    bounded = []
+    for minute, signals in enumerate(minutes):
+        bounded += detector.process(START_MINUTE + minute, signals)
+        assert len(detector.keys) <= 150
+    assert detector.stats.dropped > 2000
+    assert [(r.id, r.revision) for r in bounded] == [(r.id, r.revision) for r in unbounded]
+    assert any(r.kind == "volume_spike" for r in bounded)
+
+
 def test_phrase_baselines_stay_within_their_capacity() -> None:
     bursts = PhraseBursts(half_life=60.0)
     config = replace(CONFIG, gram_capacity=1000)
@@ -195,3 +217,17 @@ def test_phrase_baselines_stay_within_their_capacity() -> None:
 def test_overlapping_grams_of_one_burst_are_clustered() -> None:
     units = {1: {"a", "b", "c", "d"}, 2: {"a", "b", "c"}, 3: {"b", "c", "d", "e"}, 4: {"x", "y"}}
     assert cluster_grams(units) == [[1, 3, 2], [4]]
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"max_keys": 0}, "max_keys must be at least 1"),
+        ({"history_minutes": 4}, "history_minutes must exceed persist_n"),
+        ({"wait_s": -1.0}, "wait_s must be a number >= 0"),
+        ({"persist_k": 5}, "persist_k <= persist_n"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused(change: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        DetectConfig(**change)
