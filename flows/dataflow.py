@@ -1,9 +1,15 @@
 r"""The voc-stream dataflow: messages in; enriched rows, alerts and dead letters out.
 
-    read -> parse -> prepare -> batch -> enrich -> write-messages
-               \\-------\\----------------\\------\\--> write-dead-letters (+ publish-dead-letters)
-                                                \\-> detect -> write-alerts
-                                                            \\-> write-late-items
+    read (micro-batches) -> parse -> prepare -> enrich -> write-messages
+                                                   \\--> write-dead-letters (+ publish-dead-letters)
+                                                   \\--> detect -> write-alerts
+                                                               \\-> write-late-items
+
+The source is wrapped in a :class:`~flows.batching.BatchingSource`: each partition's
+payloads are grouped into micro-batches (``batch_size`` payloads, or ``batch_timeout_s``
+after the first) on the worker that reads the partition, and parse, prepare and enrich run
+there on whole batches. Nothing crosses to another worker before the sinks (and the
+detector, which runs on one worker).
 
 ``build_flow(settings)`` wires the configured source and the ClickHouse sinks; tests pass
 their own source and sinks through ``FlowIO`` (without ``alerts`` and ``late_items`` sinks
@@ -21,13 +27,13 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import FixedPartitionedSource, Source
 from bytewax.outputs import Sink
 
-from flows.batching import batch
+from flows.batching import BatchingSource
 from flows.detect.config import DetectConfig
 from flows.detect.flow import DetectProbe, detect
 from flows.records import Parsed, Prepared, RawRecord, SourceError
 from flows.settings import Settings
 from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
-from flows.steps import Enrich, EnricherFactory, Preparer, parse_record, utc_now
+from flows.steps import Enrich, EnricherFactory, Preparer, parse_batch, utc_now
 from flows.timing import StageTimer, timed
 from nlp.types import Enricher
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
@@ -100,10 +106,6 @@ def default_enricher(settings: Settings) -> EnricherFactory:
     return load
 
 
-def _is_ok(item: object) -> bool:
-    return not isinstance(item, DeadLetter)
-
-
 def build_flow(
     settings: Settings,
     io: FlowIO | None = None,
@@ -127,45 +129,37 @@ def build_flow(
 
         msg = "FlowIO needs both an alerts and a late_items sink, or neither (no detection)"
         raise ConfigError(msg)
+    if not isinstance(io.source, FixedPartitionedSource):
+        from schemas.errors import ConfigError
+
+        msg = f"the flow reads partitioned sources, got {type(io.source).__name__}"
+        raise ConfigError(msg)
     preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
     enrich = Enrich(enricher or default_enricher(settings), now=clock)
+    source = BatchingSource(
+        io.source, settings.batch_size, timedelta(seconds=settings.batch_timeout_s)
+    )
 
     flow = Dataflow("voc")
-    raw = op.input("read", flow, io.source)
-    # RawRecord(origin, position, payload)
-    parsed = op.branch(
-        "parsed-ok",
-        op.map("parse", raw, timed(timer, "parse", lambda r: parse_record(r, clock))),
-        _is_ok,
-    )
-    # trues: Parsed(message, origin, position); falses: DeadLetter
-    prepared = op.branch(
-        "prepared-ok", op.map("prepare", parsed.trues, timed(timer, "prepare", preparer)), _is_ok
-    )
-    # trues: Prepared(message, text, text_normalized, language, pii_kinds, ...)
-    keyed = op.key_on("key-by-origin", prepared.trues, lambda p: p.origin)
-    # (origin, Prepared)
-    batches = batch(
-        "batch", keyed, settings.batch_size, timedelta(seconds=settings.batch_timeout_s), clock
-    )
-    # (origin, [Prepared, ...]) flushed at batch_size or batch_timeout_s after the first item
-    enriched = op.map("enrich", batches, timed(timer, "enrich", enrich))
-    # EnrichedBatch(rows=[StoredMessage, ...], dead=[DeadLetter, ...])
+    raw = op.input("read", flow, source)
+    # MicroBatch(origin, [RawRecord(origin, position, payload) | SourceError, ...]):
+    # batch_size payloads, or batch_timeout_s after the first, per source partition
+    parsed = op.map("parse", raw, timed(timer, "parse", lambda b: parse_batch(b, clock)))
+    # ParsedBatch(origin, items=[Parsed(message, origin, position), ...], dead=[DeadLetter])
+    prepared = op.map("prepare", parsed, timed(timer, "prepare", preparer.prepare_batch))
+    # PreparedBatch(origin, items=[Prepared(message, text, text_normalized, ...)], dead)
+    enriched = op.map("enrich", prepared, timed(timer, "enrich", enrich))
+    # EnrichedBatch(rows=[StoredMessage, ...], dead=[DeadLetter, ...], origin)
     rows = op.filter_map("rows", enriched, lambda b: b.rows or None)
     output("write-messages", rows, io.messages)
     # one insert per batch into messages (the rollup views follow)
-    dead = op.merge(
-        "dead-letters",
-        parsed.falses,
-        prepared.falses,
-        op.flat_map("enrich-failures", enriched, lambda b: b.dead),
-    )
-    dead_batches = op.map("one-row-batches", dead, lambda d: [d])
-    output("write-dead-letters", dead_batches, io.dead_letters)
+    dead = op.filter_map("dead-letters", enriched, lambda b: b.dead or None)
+    # [DeadLetter, ...] of every step, per micro-batch
+    output("write-dead-letters", dead, io.dead_letters)
     if io.dead_letter_topic is not None:
-        op.output("publish-dead-letters", dead_batches, io.dead_letter_topic)
+        op.output("publish-dead-letters", dead, io.dead_letter_topic)
     if io.alerts is not None and io.late_items is not None:
-        parts = io.source.list_parts if isinstance(io.source, FixedPartitionedSource) else None
+        parts = io.source.list_parts
         config = detect_config or DetectConfig()
         found = detect("detect", enriched, config, clock, detect_probe, parts, timer)
         # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]

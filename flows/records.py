@@ -67,8 +67,28 @@ class Prepared:
 
 
 @dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """A micro-batch after the parse step: valid messages, and dead letters so far."""
+
+    origin: str
+    items: list[Parsed]
+    dead: list[DeadLetter]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A micro-batch after the prepare step: prepared messages, and dead letters so far."""
+
+    origin: str
+    items: list[Prepared]
+    dead: list[DeadLetter]
+
+
+@dataclass(frozen=True, slots=True)
 class EnrichedBatch:
-    """The output of enriching one micro-batch: rows to store and messages that failed.
+    """The output of enriching one micro-batch: rows to store and every dead letter of it.
+
+    ``dead`` holds what failed in any step (parse, prepare, enrich) of the micro-batch.
 
     ``origin`` is the source partition the micro-batch came from (the detectors keep one
     event-time clock per partition).

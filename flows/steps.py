@@ -1,8 +1,10 @@
 """The fallible steps of the dataflow: parse, prepare and enrich.
 
-Each step returns either its result or a :class:`~schemas.rows.DeadLetter` naming the step,
-the kind of error, a readable reason and the raw payload (PII redacted). One bad message
-never stops the flow.
+For one message, each step returns either its result or a :class:`~schemas.rows.DeadLetter`
+naming the step, the kind of error, a readable reason and the raw payload (PII redacted).
+The flow calls them on micro-batches (:func:`parse_batch`, :meth:`Preparer.prepare_batch`,
+:class:`Enrich`): the good messages go on, the dead letters travel with the batch. One bad
+message never stops the flow.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows.records import EnrichedBatch, Parsed, Prepared, RawRecord, SourceError
+from flows.batching import MicroBatch
+from flows.records import (
+    EnrichedBatch,
+    Parsed,
+    ParsedBatch,
+    Prepared,
+    PreparedBatch,
+    RawRecord,
+    SourceError,
+)
 from nlp.flags import rating_mismatch
 from nlp.langid import detect_language
 from nlp.normalize import normalize, strip_diacritics
@@ -145,6 +156,19 @@ def parse_record(record: RawRecord | SourceError, now: Clock = utc_now) -> Parse
     return Parsed(message, record.origin, record.position)
 
 
+def parse_batch(batch: MicroBatch[RawRecord | SourceError], now: Clock = utc_now) -> ParsedBatch:
+    """Parse a micro-batch: its valid messages, and a dead letter for each bad payload."""
+    ok: list[Parsed] = []
+    dead: list[DeadLetter] = []
+    for record in batch.items:
+        result = parse_record(record, now)
+        if isinstance(result, DeadLetter):
+            dead.append(result)
+        else:
+            ok.append(result)
+    return ParsedBatch(batch.origin, ok, dead)
+
+
 # -- prepare -----------------------------------------------------------------------------------
 
 
@@ -198,6 +222,18 @@ class Preparer:
                 self._now(),
             )
 
+    def prepare_batch(self, batch: ParsedBatch) -> PreparedBatch:
+        """Prepare a micro-batch; messages that fail join its dead letters."""
+        ok: list[Prepared] = []
+        dead = list(batch.dead)
+        for parsed in batch.items:
+            result = self(parsed)
+            if isinstance(result, DeadLetter):
+                dead.append(result)
+            else:
+                ok.append(result)
+        return PreparedBatch(batch.origin, ok, dead)
+
 
 # -- enrich ------------------------------------------------------------------------------------
 
@@ -226,9 +262,12 @@ class Enrich:
                     self._enricher = self._factory()
         return self._enricher
 
-    def __call__(self, keyed_batch: tuple[str, list[Prepared]]) -> EnrichedBatch:
-        """Enrich one keyed micro-batch into stored rows plus dead letters."""
-        origin, batch = keyed_batch
+    def __call__(self, prepared: PreparedBatch) -> EnrichedBatch:
+        """Enrich one micro-batch into stored rows plus dead letters (its earlier ones too)."""
+        origin, batch = prepared.origin, prepared.items
+        dead: list[DeadLetter] = list(prepared.dead)
+        if not batch:
+            return EnrichedBatch([], dead, origin)
         enricher = self.enricher
         results: Sequence[Enrichment | Exception]
         try:
@@ -246,22 +285,21 @@ class Enrich:
             results = [self._enrich_one(enricher, p) for p in batch]
         now = self._now()
         rows: list[StoredMessage] = []
-        dead: list[DeadLetter] = []
-        for prepared, result in zip(batch, results, strict=True):
+        for message, result in zip(batch, results, strict=True):
             if isinstance(result, Exception):
                 dead.append(
                     dead_letter(
                         "enrich",
                         type(result).__name__,
                         f"enricher {enricher.version} failed: {result}",
-                        prepared.origin,
-                        prepared.position,
-                        prepared.message.model_dump(mode="json"),
+                        message.origin,
+                        message.position,
+                        message.message.model_dump(mode="json"),
                         now,
                     )
                 )
             else:
-                rows.append(stored_message(prepared, result, now))
+                rows.append(stored_message(message, result, now))
         return EnrichedBatch(rows, dead, origin)
 
     @staticmethod

@@ -1,4 +1,8 @@
-"""Micro-batching: a deadline counted from a batch's first item, not its latest."""
+"""Micro-batching: a deadline counted from a batch's first item, not its latest.
+
+Both batchers: the source wrapper the flow batches with (where each partition is read) and
+the keyed ``batch`` step.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import bytewax.operators as op
+import pytest
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.testing import TestingSink, TestingSource, run_main
 
-from flows.batching import BatchState, DeadlineBatchLogic, batch
+from flows.batching import BatchingSource, BatchState, DeadlineBatchLogic, MicroBatch, batch
+from flows.records import RawRecord
 
 T = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -120,3 +126,125 @@ def test_end_of_input_flushes_every_key() -> None:
         ("1", [1, 4, 7]),
         ("2", [2, 5, 8]),
     ]
+
+
+# -- BatchingSource ------------------------------------------------------------------------------
+
+
+class _Items(StatefulSourcePartition[RawRecord, int]):
+    """Hands over the chunks it was given, one per poll; its state is the next position."""
+
+    def __init__(self, chunks: list[list[RawRecord]], resume: int | None):
+        self._chunks = chunks
+        self._next = resume or 0
+        self._polls = 0
+
+    def next_batch(self) -> list[RawRecord]:
+        while self._polls < len(self._chunks):
+            chunk = [r for r in self._chunks[self._polls] if r.position >= self._next]
+            self._polls += 1
+            if chunk:
+                self._next = chunk[-1].position + 1
+            return chunk
+        raise StopIteration
+
+    def snapshot(self) -> int:
+        return self._next
+
+
+class _ItemsSource(FixedPartitionedSource[RawRecord, int]):
+    def __init__(self, chunks: list[list[RawRecord]]):
+        self._chunks = chunks
+
+    def list_parts(self) -> list[str]:
+        return ["p0"]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _Items:
+        return _Items(self._chunks, resume_state)
+
+
+def records(first: int, n: int, origin: str = "p0") -> list[RawRecord]:
+    return [RawRecord(origin, i, b"{}") for i in range(first, first + n)]
+
+
+def positions(batches: list[MicroBatch[RawRecord]]) -> list[list[int]]:
+    return [[r.position for r in b.items] for b in batches]
+
+
+def test_the_source_emits_full_batches_at_once_and_the_rest_at_the_end() -> None:
+    source = BatchingSource(_ItemsSource([records(0, 5), records(5, 4)]), 3, timedelta(hours=1))
+    part = source.build_part("read", "p0", None)
+    assert positions(part.next_batch()) == [[0, 1, 2]]
+    assert positions(part.next_batch()) == [[3, 4, 5], [6, 7, 8]]
+    with pytest.raises(StopIteration):
+        part.next_batch()
+
+
+def test_the_source_flushes_what_is_pending_when_its_partition_ends() -> None:
+    source = BatchingSource(_ItemsSource([records(0, 2)]), 100, timedelta(hours=1))
+    part = source.build_part("read", "p0", None)
+    assert part.next_batch() == []
+    assert part.next_awake() is None  # the inner partition has more to say now
+    assert positions(part.next_batch()) == [[0, 1]]
+    with pytest.raises(StopIteration):
+        part.next_batch()
+
+
+def test_the_source_snapshot_never_skips_a_pending_item() -> None:
+    chunks = [records(0, 2), records(2, 3), [], records(5, 1)]
+    source = BatchingSource(_ItemsSource(chunks), 4, timedelta(hours=1))
+    part = source.build_part("read", "p0", None)
+    assert part.next_batch() == [] and part.snapshot() == 0  # 0, 1 pending
+    assert positions(part.next_batch()) == [[0, 1, 2, 3]]
+    assert part.snapshot() == 0  # 4 is still pending: a restart must read it again
+    resumed = source.build_part("read", "p0", part.snapshot())
+    assert positions(resumed.next_batch()) == []  # 0-1 again, pending
+    assert part.next_batch() == [] and part.next_batch() == []  # an empty poll, then 5
+    assert positions(part.next_batch()) == [[4, 5]]  # the end of the partition
+    assert part.snapshot() == 6
+
+
+def test_the_source_batches_each_origin_apart() -> None:
+    mixed = records(0, 2, "a") + records(10, 3, "b") + records(2, 1, "a")
+    source = BatchingSource(_ItemsSource([mixed]), 100, timedelta(hours=1))
+    part = source.build_part("read", "p0", None)
+    part.next_batch()
+    out = part.next_batch()
+    assert [(b.origin, [r.position for r in b.items]) for b in out] == [
+        ("a", [0, 1, 2]),
+        ("b", [10, 11, 12]),
+    ]
+
+
+class _RawTrickle(_Trickle):
+    def next_batch(self) -> list[int]:
+        return [RawRecord("trickle", i, b"") for i in super().next_batch()]  # type: ignore[misc]
+
+
+class RawTrickleSource(TrickleSource):
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _RawTrickle:
+        return _RawTrickle(self._n, self._gap)
+
+
+def test_under_a_steady_trickle_the_source_flushes_on_the_deadline() -> None:
+    # 40 items, one every 25 ms, deadline 100 ms, room for 1,000 per batch
+    flushed: list[tuple[float, list[int]]] = []
+    started = time.monotonic()
+    flow = Dataflow("trickle-source")
+    source = BatchingSource(RawTrickleSource(40, 0.025), 1_000, timedelta(milliseconds=100))
+    stamped = op.map(
+        "stamp",
+        op.input("in", flow, source),
+        lambda b: (time.monotonic() - started, [r.position for r in b.items]),
+    )
+    op.output("out", stamped, TestingSink(flushed))
+    run_main(flow)
+
+    assert [i for _, b in flushed for i in b] == list(range(40))
+    assert len(flushed) >= 4, [len(b) for _, b in flushed]
+    assert max(len(b) for _, b in flushed) <= 15, [len(b) for _, b in flushed]
+
+
+def test_a_batching_source_needs_room_for_one_item() -> None:
+    with pytest.raises(ValueError, match="max_size must be at least 1"):
+        BatchingSource(_ItemsSource([]), 0, timedelta(seconds=1))

@@ -35,9 +35,8 @@ def test_the_timer_counts_every_stage_and_changes_no_row(settings: Settings) -> 
     timed_rows = _run(settings, 40, timer)
     plain_rows = _run(settings, 40, None)
     stages = timer.snapshot()
-    assert stages["parse"][1] == 40
-    assert stages["prepare"][1] == 40
-    assert stages["enrich"][1] >= 1
+    # one call per micro-batch in each of the three batch steps
+    assert stages["parse"][1] == stages["prepare"][1] == stages["enrich"][1] >= 1
     assert stages["detect"][1] >= 1
     assert all(seconds > 0 for seconds, _ in stages.values())
     strip = [(r.id, r.sentiment, r.topics, r.text_normalized) for r in timed_rows]
