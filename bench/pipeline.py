@@ -264,29 +264,32 @@ def _take(items: Iterator[tuple[str, bytes]], n: int) -> Iterator[tuple[str, byt
 
 
 class BenchSource(FixedPartitionedSource[RawRecord, None]):
-    """A share of the messages per process (one partition each), at a rate or flat out."""
+    """The messages, one partition per process of the run, at a rate or flat out.
+
+    Every process lists every partition, as a Kafka or file source does (so the detector
+    waits for all of them from the start); Bytewax has each process read its own.
+    """
 
     def __init__(
         self,
-        items: Iterator[tuple[str, bytes]],
-        process: int,
+        parts: dict[str, Iterator[tuple[str, bytes]]],
         rate: float | None,
         probe: Probe,
         seconds: float | None = None,
     ):
-        self._items = items
+        self._parts = parts
         self._seconds = seconds
-        self._name = f"bench/{process}"
         self._rate = rate
         self._probe = probe
 
     def list_parts(self) -> list[str]:
-        """The partition of this process."""
-        return [self._name]
+        """``bench/0`` .. ``bench/<processes - 1>``."""
+        return list(self._parts)
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
         """Open the partition."""
-        return _Partition(for_part, self._items, self._rate, self._probe, self._seconds)
+        items = self._parts[for_part]
+        return _Partition(for_part, items, self._rate, self._probe, self._seconds)
 
 
 # -- child: one measurement in a fresh process ----------------------------------------------------
@@ -308,31 +311,35 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     hours = args.messages / args.event_rate / 3600
     now = datetime.now(UTC)
     start = now if args.rate else now - timedelta(hours=hours)
+    parts: dict[str, Iterator[tuple[str, bytes]]]
     if args.mode == "soak":
-        lines: Iterator[tuple[str, bytes]] = (
-            (m["id"], json.dumps(m, ensure_ascii=False).encode())
-            for m in spread_products(
-                simulated(args.messages, args.seed, hours, start), args.products, args.seed
+        parts = {
+            "bench/0": (
+                (m["id"], json.dumps(m, ensure_ascii=False).encode())
+                for m in spread_products(
+                    simulated(args.messages, args.seed, hours, start), args.products, args.seed
+                )
             )
-        )
+        }
         warm_texts = [m["text"] for m in simulated(64, args.seed + 1, 0.1, start)]
     else:
         every = serialized(args.messages, args.seed, hours, start)
-        mine = every[args.process_id :: args.processes]
-        lines = iter(mine)
+        shares = [every[i :: args.processes] for i in range(args.processes)]
+        parts = {f"bench/{i}": iter(share) for i, share in enumerate(shares)}
+        mine = shares[args.process_id]
         warm_texts = [json.loads(line)["text"] for _, line in mine[:64]]
     enricher = load_enricher(settings.enricher)
     enricher.enrich_batch(warm_texts)  # load lazy resources before the clock starts
     if args.mode == "baseline":
         return baseline(settings, enricher, [line for _, line in mine])
-    return flow_run(args, settings, enricher, lines, keep)
+    return flow_run(args, settings, enricher, parts, keep)
 
 
 def flow_run(
     args: argparse.Namespace,
     settings: Any,
     enricher: Any,
-    lines: Iterator[tuple[str, bytes]],
+    parts: dict[str, Iterator[tuple[str, bytes]]],
     keep: bool,
 ) -> dict[str, Any]:
     from flows.clickhouse import connect
@@ -355,8 +362,7 @@ def flow_run(
 
     io = FlowIO(
         source=BenchSource(
-            lines,
-            args.process_id,
+            parts,
             args.rate,
             probe,
             args.messages / args.rate if args.mode == "soak" and args.rate else None,

@@ -9,6 +9,7 @@ message never stops the flow.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
@@ -260,6 +261,10 @@ class Enrich:
             with self._lock:
                 if self._enricher is None:
                     self._enricher = self._factory()
+                    # the model's arrays, vocabularies and rule tables live as long as the
+                    # process: move them out of the cyclic collector's reach, or every full
+                    # collection walks all of them again
+                    gc.freeze()
         return self._enricher
 
     def __call__(self, prepared: PreparedBatch) -> EnrichedBatch:

@@ -3,46 +3,47 @@ r"""The detection steps of the dataflow: the ``detect`` operator.
 ::
 
     enriched batches
-      -> signals                    customer voice only, candidate phrases extracted
-      -> key by partition           each input partition has its own event-time clock
-      -> minutes                    1-minute tumbling windows (collect_window)
-           \-- late ------------------------------------------> late_items (stage detect-window)
-      -> to-detector                (partition, minute, messages) under one key
-      -> detect                     MinuteMerger + Detector (one stateful step)
-           \-- messages of a minute already closed -----------> late_items (stage detect-merge)
-      -> alerts                     revisions of alert rows
+      -> signals            a micro-batch's customer voice, candidate phrases extracted
+      -> to-detector        (origin, [Signal, ...]) under one key, one item per micro-batch
+      -> detect             one stateful step:
+                              PartitionWindows per origin   1-minute event-time windows
+                                \-- behind the partition's watermark ------> late_items
+                                                                  (stage detect-window)
+                              MinuteMerger                  every partition past a minute
+                                \-- a minute already closed ---------------> late_items
+                                                                  (stage detect-merge)
+                              Detector                      alert revisions
+      -> alerts
 
-The Bytewax steps only route data; the merging and the detection are the pure classes of
-:mod:`flows.detect.merge` and :mod:`flows.detect.detector`. The detector runs under one
-key (one worker): it needs every key's count and the total of each minute, and it is cheap
-next to enrichment; extracting phrases, the costliest part per message, runs on every
-worker before the windows.
+The Bytewax steps only route data; the windows, the merging and the detection are the pure
+classes of :mod:`flows.detect.windows`, :mod:`flows.detect.merge` and
+:mod:`flows.detect.detector`. The detector runs under one key (one worker): it needs every
+key's count and the total of each minute, and it is cheap next to enrichment; extracting
+phrases, the costliest part per message, runs on every worker, and each micro-batch's
+signals cross to the detector's worker as one item (in a cluster, one pickle per batch
+rather than one per message, and no hop to a per-partition window step first).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import bytewax.operators as op
 from bytewax.dataflow import Stream, operator
 from bytewax.operators import StatefulBatchLogic
-from bytewax.operators.windowing import TumblingWindower, collect_window
 
-from flows.batching import batch
-from flows.detect.clock import PartitionClock
 from flows.detect.config import DetectConfig
 from flows.detect.detector import Detector
 from flows.detect.merge import LateSignal, MinuteMerger
 from flows.detect.signals import Signal, signals_of
+from flows.detect.windows import Minute, PartitionWindows, WindowState
 from flows.records import EnrichedBatch
 from flows.timing import StageTimer, timed
 from schemas.rows import AlertRow, LateItem
 
-#: Window ids are minutes since the Unix epoch.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WINDOW_STAGE = "detect-window"
 MERGE_STAGE = "detect-merge"
 _DETECTOR_KEY = "detector"
@@ -60,11 +61,10 @@ class DetectOut:
 
 
 @dataclass(frozen=True, slots=True)
-class _Digest:
-    """One partition's closed minute window."""
+class SignalBatch:
+    """The signals of one micro-batch of one partition, in arrival order."""
 
     origin: str
-    minute: int
     signals: list[Signal]
 
 
@@ -93,10 +93,11 @@ def late_item(signal: Signal, stage: str, watermark: datetime, seen_at: datetime
 class _DetectState:
     merger: MinuteMerger
     detector: Detector
+    windows: dict[str, WindowState] = field(default_factory=dict)
 
 
-class DetectLogic(StatefulBatchLogic[_Digest, _Found, _DetectState]):
-    """The detector step: merge partitions' minutes, detect, emit alert revisions."""
+class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
+    """The detector step: window each partition, merge partitions' minutes, detect."""
 
     def __init__(
         self,
@@ -115,49 +116,80 @@ class DetectLogic(StatefulBatchLogic[_Digest, _Found, _DetectState]):
                 merger.declare(origins(), clock().timestamp())
             resume = _DetectState(merger, Detector(config))
         self._state = resume
+        self._windows = {origin: self._open(st) for origin, st in resume.windows.items()}
+
+    def _open(self, state: WindowState) -> PartitionWindows:
+        wait = timedelta(seconds=self._config.wait_s)
+        idle = timedelta(seconds=self._config.idle_grace_s)
+        return PartitionWindows(state, wait, idle, self._clock)
+
+    def _windows_of(self, origin: str) -> PartitionWindows:
+        windows = self._windows.get(origin)
+        if windows is None:
+            state = self._state.windows[origin] = WindowState()
+            windows = self._windows[origin] = self._open(state)
+        return windows
+
+    def _merge(self, closed: list[tuple[str, Minute]], found: _Found, now: datetime) -> None:
+        """Hand closed partition minutes to the merger, then complete minutes to the detector."""
+        merger = self._state.merger
+        late: list[LateSignal] = []
+        for origin, (minute, signals) in sorted(closed, key=lambda c: (c[1][0], c[0])):
+            late += merger.add(origin, minute, signals, now.timestamp())
+        found.late += [late_item(x.signal, MERGE_STAGE, x.watermark, now) for x in late]
+        self._run(merger.ready(now.timestamp()), found)
 
     def _run(self, minutes: Iterable[tuple[int, list[Signal]]], found: _Found) -> None:
         for minute, signals in minutes:
             found.alerts += self._state.detector.process(minute, signals)
 
+    def _advance(self) -> list[tuple[str, Minute]]:
+        """The minutes of every partition that close now without new signals."""
+        return [(o, m) for o, w in self._windows.items() for m in w.advance()]
+
     def _out(self, found: _Found) -> tuple[list[_Found], bool]:
         emitted = [found] if found.alerts or found.late else []
         return emitted, StatefulBatchLogic.RETAIN
 
-    def on_batch(self, values: list[_Digest]) -> tuple[Iterable[_Found], bool]:
-        """Take closed partition minutes; hand over the global minutes that are complete."""
+    def on_batch(self, values: list[SignalBatch]) -> tuple[Iterable[_Found], bool]:
+        """Window the partitions' new signals; hand over the global minutes now complete."""
         now = self._clock()
         found = _Found()
-        merger = self._state.merger
-        late: list[LateSignal] = []
-        for digest in sorted(values, key=lambda d: (d.minute, d.origin)):
-            late += merger.add(digest.origin, digest.minute, digest.signals, now.timestamp())
-        found.late = [late_item(x.signal, MERGE_STAGE, x.watermark, now) for x in late]
-        self._run(merger.ready(now.timestamp()), found)
+        closed: list[tuple[str, Minute]] = []
+        for batch in values:
+            minutes, late = self._windows_of(batch.origin).add(batch.signals)
+            closed += [(batch.origin, m) for m in minutes]
+            found.late += [_window_late(s, now) for s in late]
+        self._merge(closed + self._advance(), found, now)
         return self._out(found)
 
     def on_notify(self) -> tuple[Iterable[_Found], bool]:
-        """A quiet partition's grace has passed: hand over what is complete now."""
+        """A minute's end or a quiet partition's grace has passed: hand over what is complete."""
         found = _Found()
-        self._run(self._state.merger.ready(self._clock().timestamp()), found)
+        self._merge(self._advance(), found, self._clock())
         return self._out(found)
 
     def on_eof(self) -> tuple[Iterable[_Found], bool]:
-        """The input ended: hand over every pending minute."""
+        """The input ended: close every window and hand over every pending minute."""
         found = _Found()
+        now = self._clock()
+        closed = [(o, m) for o, w in self._windows.items() for m in w.close_all()]
+        self._merge(closed, found, now)
         self._run(self._state.merger.flush(), found)
         if self._probe is not None:
             self._probe(self._state.detector)
         return self._out(found)
 
     def notify_at(self) -> datetime | None:
-        """When the oldest pending minute can be handed over without new input."""
+        """When a minute can close or the oldest pending minute be handed over, unprompted."""
         now = self._clock().timestamp()
         due = self._state.merger.wake_at(now)
-        return datetime.fromtimestamp(due, UTC) if due is not None else None
+        times = [datetime.fromtimestamp(due, UTC)] if due is not None else []
+        times += [t for w in self._windows.values() if (t := w.wake_at()) is not None]
+        return min(times, default=None)
 
     def snapshot(self) -> _DetectState:
-        """A deep copy of the merger and the detector for recovery."""
+        """A deep copy of the windows, the merger and the detector for recovery."""
         return copy.deepcopy(self._state)
 
 
@@ -169,10 +201,10 @@ def _timed_logic(logic: DetectLogic, timer: StageTimer | None) -> DetectLogic:
     return logic
 
 
-def _window_late(item: tuple[str, tuple[int, Signal]], now: datetime) -> LateItem:
-    signal = item[1][1]
-    watermark = signal.watermark or datetime.fromtimestamp((item[1][0] + 1) * 60, UTC)
-    return late_item(signal, WINDOW_STAGE, watermark, now)
+def _window_late(signal: Signal, now: datetime) -> LateItem:
+    """The ``late_items`` row of a message behind its partition's watermark."""
+    assert signal.watermark is not None  # the partition clock stamps the late
+    return late_item(signal, WINDOW_STAGE, signal.watermark, now)
 
 
 @operator
@@ -191,46 +223,20 @@ def detect(
     starts): minutes then close as soon as every one of them is past them (see
     :mod:`flows.detect.merge`).
     """
-    signals = op.flat_map("signals", up, lambda b: signals_of(b.rows, b.origin))
-    # Signal(id, unit, origin, channel, topics, negative_topics, grams, ...), no agent turns
-    by_origin = op.key_on("key-by-origin", signals, lambda s: s.origin)
-    # (origin, Signal)
-    windows = collect_window(
-        "minutes",
-        by_origin,
-        PartitionClock(
-            timedelta(seconds=config.wait_s), timedelta(seconds=config.idle_grace_s), clock
-        ),
-        TumblingWindower(length=timedelta(minutes=1), align_to=EPOCH),
+    signals = op.filter_map(
+        "signals",
+        up,
+        lambda b: SignalBatch(b.origin, s) if (s := signals_of(b.rows, b.origin)) else None,
     )
-    # down: (origin, (minute, [Signal, ...])); late: (origin, (minute, Signal))
-    digests = op.map(
-        "to-detector",
-        windows.down,
-        lambda item: (_DETECTOR_KEY, _Digest(item[0], item[1][0], item[1][1])),
-    )
-    # ("detector", _Digest(origin, minute, signals))
+    # SignalBatch(origin, [Signal(id, unit, channel, topics, grams, ...), ...]), no agent turns
+    keyed = op.key_on("to-detector", signals, lambda _: _DETECTOR_KEY)
+    # ("detector", SignalBatch)
     found = op.stateful_batch(
         "detect",
-        digests,
+        keyed,
         lambda resume: _timed_logic(DetectLogic(config, clock, probe, origins, resume), timer),
     )
-    # ("detector", _Found(alerts=[AlertRow, ...], late=[LateItem, ...]))
+    # ("detector", _Found(alerts=[AlertRow, ...], late=[LateItem, ...] of both stages))
     alerts = op.filter_map("alerts", found, lambda kv: kv[1].alerts or None)
-    merge_late = op.filter_map("merge-late", found, lambda kv: kv[1].late or None)
-    late_rows = op.map("late-rows", windows.late, lambda item: _window_late(item, clock()))
-    # LateItem(id, stage="detect-window", created_at, watermark, ...)
-    late_batches = batch(
-        "late-batch",
-        op.key_on("key-late", late_rows, lambda row: row.stage),
-        500,
-        timedelta(seconds=1),
-        clock,
-    )
-    late_items = op.merge("late-items", merge_late, op.map("late-list", late_batches, _values))
-    # [LateItem, ...] from both stages, at most 500 rows or 1 s apart
+    late_items = op.filter_map("late-items", found, lambda kv: kv[1].late or None)
     return DetectOut(alerts, late_items)
-
-
-def _values(item: tuple[str, Sequence[LateItem]]) -> list[LateItem]:
-    return list(item[1])

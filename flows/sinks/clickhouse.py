@@ -225,7 +225,20 @@ def _open_writer(
 
     step = step_id.rsplit(".", 1)[-1]
     client, _ = retry(open_client, backoff, f"connect for {table}", who=f"{step} ({worker})")
+    _resolve_optional_imports()
     return _TableWriter(client, table, columns, observer, backoff, step_id, worker)
+
+
+def _resolve_optional_imports() -> None:
+    """Let clickhouse-connect import what its inserts check for (pandas, numpy) now.
+
+    It does so lazily, on the first insert: with pandas installed that is a third of a
+    second in the middle of the stream (the first batch's latency, every restart).
+    """
+    from clickhouse_connect.driver import options
+
+    for name in ("pd", "np"):
+        getattr(options, name)
 
 
 class _WorkerPartition(StatelessSinkPartition[Sequence[Row]]):

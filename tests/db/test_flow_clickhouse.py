@@ -73,3 +73,20 @@ def test_the_sink_refuses_a_database_without_migrations(settings: Settings, tmp_
         current = current.__cause__
     refusal = [e for e in chain if isinstance(e, MigrationError)]
     assert refusal and "0001_core_tables.sql" in str(refusal[0])
+
+
+def test_a_run_collects_cyclic_garbage_less_often_and_restores_the_thresholds_after(
+    settings: Settings, client: Any, tmp_path: Path
+) -> None:
+    import gc
+
+    from flows.runner import STREAMING_GC_THRESHOLD, streaming_gc
+
+    before = gc.get_threshold()
+    with streaming_gc():
+        assert gc.get_threshold() == (STREAMING_GC_THRESHOLD, *before[1:])
+    assert gc.get_threshold() == before
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(jsonl([message(i) for i in range(5)]))
+    assert stream_file(settings, path).snapshot() == {"messages": 5}
+    assert gc.get_threshold() == before

@@ -203,11 +203,13 @@ def test_alert_rows_are_json_ready_for_the_sink(one_worker: tuple[Any, ...]) -> 
 def test_a_restart_from_a_snapshot_gives_the_same_alerts_and_ids() -> None:
     import pickle
 
-    from flows.detect.flow import DetectLogic, _Digest
+    from flows.detect.flow import DetectLogic, SignalBatch
     from tests.detect.test_detector import incident, minutes_of
 
     minutes = minutes_of(130, extra=incident(80, 92))
-    digests = [_Digest("p0", START_MINUTE + m, signals) for m, signals in enumerate(minutes)]
+    batches = [
+        SignalBatch("p0", sorted(signals, key=lambda s: s.created_at)) for signals in minutes
+    ]
     config = replace(CONFIG, startup_grace_s=0.0)
 
     def clock() -> datetime:
@@ -215,13 +217,16 @@ def test_a_restart_from_a_snapshot_gives_the_same_alerts_and_ids() -> None:
 
     def collect(logic: DetectLogic, batch: list[Any], eof: bool = False) -> list[AlertRow]:
         out, _ = logic.on_eof() if eof else logic.on_batch(batch)
+        assert all(found.late == [] for found in out)
         return [row for found in out for row in found.alerts]
 
-    whole = DetectLogic(config, clock, None, None, None)
-    expected = collect(whole, digests) + collect(whole, [], eof=True)
+    seen: list[Detector] = []
+    whole = DetectLogic(config, clock, seen.append, None, None)
+    expected = collect(whole, batches) + collect(whole, [], eof=True)
     first = DetectLogic(config, clock, None, None, None)
-    rows = collect(first, digests[:85])  # stop during the incident, as a crash would
+    rows = collect(first, batches[:85])  # stop during the incident, as a crash would
     snapshot = pickle.loads(pickle.dumps(first.snapshot()))  # noqa: S301 (what Bytewax stores)
     resumed = DetectLogic(config, clock, None, None, snapshot)
-    rows += collect(resumed, digests[85:]) + collect(resumed, [], eof=True)
+    rows += collect(resumed, batches[85:]) + collect(resumed, [], eof=True)
     assert rows == expected and len({r.id for r in rows}) == 1
+    assert seen[0].stats.messages == sum(len(m) for m in minutes)  # none late, none lost

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flows.detect.clock import UTC_MAX, PartitionClock
+from flows.detect.clock import PartitionClock
 from flows.detect.merge import MinuteMerger
 from tests.detect.support import START, START_MINUTE, make_signal
 
@@ -56,40 +56,43 @@ def test_nothing_is_handed_over_during_the_startup_grace_and_flush_hands_over_al
     assert merger.pending == {}
 
 
-def clock_logic(wait_s: float = 20.0, idle_s: float = 10.0) -> tuple[object, list[object]]:
+def clock_logic(
+    wait_s: float = 20.0, idle_s: float = 10.0
+) -> tuple[PartitionClock, list[datetime]]:
     now = [START]
     clock = PartitionClock(timedelta(seconds=wait_s), timedelta(seconds=idle_s), lambda: now[0])
-    return clock.build(None), now
+    return clock, now
 
 
 def test_the_partition_watermark_follows_event_times_minus_the_wait() -> None:
-    logic, _now = clock_logic()
+    clock, _now = clock_logic()
     first = make_signal(1, 10)
-    assert logic.on_item(first) == (first.created_at, first.created_at - timedelta(seconds=20))
+    assert clock.on_item(first, clock.watermark()) == first.created_at - timedelta(seconds=20)
     behind = make_signal(2, 10, second=-5)  # 5 s out of order: within the wait
-    assert logic.on_item(behind)[1] == first.created_at - timedelta(seconds=20)
+    assert clock.on_item(behind, clock.watermark()) == first.created_at - timedelta(seconds=20)
     assert behind.watermark is None
 
 
 def test_an_item_behind_the_watermark_is_stamped_late() -> None:
-    logic, _now = clock_logic()
-    logic.on_item(make_signal(1, 10))
+    clock, _now = clock_logic()
+    clock.on_item(make_signal(1, 10), clock.watermark())
     late = make_signal(2, 9)
-    timestamp, watermark = logic.on_item(late)
-    assert timestamp < watermark and late.watermark == watermark
+    watermark = clock.on_item(late, clock.watermark())
+    assert late.created_at < watermark and late.watermark == watermark
 
 
 def test_the_watermark_follows_the_wall_clock_only_after_the_idle_grace() -> None:
-    logic, now = clock_logic(wait_s=20, idle_s=10)
-    logic.on_item(make_signal(1, 10))
+    clock, now = clock_logic(wait_s=20, idle_s=10)
+    clock.on_item(make_signal(1, 10), clock.watermark())
     base = make_signal(1, 10).created_at - timedelta(seconds=20)
     now[0] = START + timedelta(seconds=8)
-    assert logic.on_notify() == base  # a short pause changes nothing (replays stay exact)
+    assert clock.watermark() == base  # a short pause changes nothing (replays stay exact)
     now[0] = START + timedelta(seconds=40)
-    assert logic.on_notify() == base + timedelta(seconds=30)
+    assert clock.watermark() == base + timedelta(seconds=30)
     window_end = base + timedelta(seconds=60)
-    assert logic.to_system_utc(window_end) == START + timedelta(seconds=70)
-    assert logic.on_eof() == UTC_MAX
+    assert clock.to_system_utc(window_end) == START + timedelta(seconds=70)
+    now[0] = START  # the wall clock steps back: the watermark does not
+    assert clock.watermark() == base + timedelta(seconds=30)
 
 
 def test_declared_partitions_are_waited_for_from_the_start_up_to_their_idle_grace() -> None:
