@@ -388,6 +388,14 @@ def flow_run(
             history_records=sum(len(d.records) for d in detector.history),
         )
 
+    if settings.is_writer_process:  # as `voc run` does: check the schema before the workers
+        from schemas.migrate import require_current
+
+        check = connect(settings)
+        try:
+            require_current(check, "bench")
+        finally:
+            check.close()
     flow = build_flow(
         settings,
         io,
@@ -664,7 +672,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="throughput, stages, baseline, latency, 2 processes")
-    r.add_argument("--messages", type=int, default=20_000)
+    r.add_argument("--messages", type=int, default=100_000)
     r.add_argument("--repeat", type=int, default=3)
     r.add_argument(
         "--baseline", type=int, default=2_000, help="messages for the baseline (0: none)"

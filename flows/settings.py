@@ -115,12 +115,15 @@ class Settings(BaseSettings):
 
     # Processing ---------------------------------------------------------------------------
     batch_size: int = Field(
-        default=2048,
+        default=4096,
         ge=1,
         le=100_000,
         description=(
-            "Micro-batch size (one enricher call and one insert per batch); 2048 halves the "
-            "embedded insert cost per row against 512 (bench/pipeline.py)."
+            "Micro-batch size (one enricher call and one insert per batch). An embedded "
+            "insert costs ~15 ms whatever its size, so under load bigger batches write more "
+            "rows per millisecond: 4096 gives a 2-process cluster, whose one writer inserts "
+            "every process's rows, 5% more throughput than 2048 (bench/pipeline.py). Below "
+            "saturation batches close on batch_timeout_s long before they fill."
         ),
     )
     batch_timeout_s: float = Field(default=0.5, gt=0, le=60)
