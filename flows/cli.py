@@ -246,7 +246,7 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
         log.warning("VOC_AUTHOR_SALT is the demo salt: author hashes can be reversed by guessing")
     count = getattr(io.source, "expected_count", None)
     expected = count() if callable(count) and settings.recovery_dir is None else None
-    flow = build_flow(settings, io)
+    flow = build_flow(settings, io, workers=workers)
     return run_flow(
         flow, counter, expected=expected, console=err_console, quiet=quiet,
         execution=Execution.from_settings(settings, workers),

@@ -29,7 +29,7 @@ from bytewax.outputs import Sink
 
 from flows.batching import BatchingSource
 from flows.detect.config import DetectConfig
-from flows.detect.flow import DetectProbe, detect
+from flows.detect.flow import DetectProbe, detect, detector_key
 from flows.records import Parsed, Prepared, RawRecord, SourceError
 from flows.settings import Settings
 from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
@@ -115,13 +115,15 @@ def build_flow(
     detect_config: DetectConfig | None = None,
     detect_probe: DetectProbe | None = None,
     timer: StageTimer | None = None,
+    workers: int = 1,
 ) -> Dataflow:
     """Build the dataflow for these settings (nothing is read or loaded until it runs).
 
     ``detect_config`` tunes the emerging-issue detectors; ``detect_probe`` is called with
     the detector when the input ends (benchmarks read its counters). ``timer`` (benchmarks
     only; off by default) accumulates the wall time of the parse, prepare, enrich and detect
-    steps' functions.
+    steps' functions. ``workers`` (worker threads per process) places the detector in a
+    cluster; any value gives the same results.
     """
     io = io or default_io(settings)
     if (io.alerts is None) != (io.late_items is None):
@@ -159,9 +161,12 @@ def build_flow(
     if io.dead_letter_topic is not None:
         op.output("publish-dead-letters", dead, io.dead_letter_topic)
     if io.alerts is not None and io.late_items is not None:
-        parts = io.source.list_parts
+        # the origins the source's records carry, one per partition: a source whose
+        # partition names differ from them (Kafka) says so with an ``origins`` method
+        parts = getattr(io.source, "origins", io.source.list_parts)
         config = detect_config or DetectConfig()
-        found = detect("detect", enriched, config, clock, detect_probe, parts, timer)
+        key = detector_key(len(settings.cluster_addresses or [""]), workers)
+        found = detect("detect", enriched, config, clock, detect_probe, parts, timer, key)
         # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]
         output("write-alerts", found.alerts, io.alerts)
         output("write-late-items", found.late_items, io.late_items)

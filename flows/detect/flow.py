@@ -27,6 +27,7 @@ rather than one per message, and no hop to a per-partition window step first).
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,13 +41,16 @@ from flows.detect.detector import Detector
 from flows.detect.merge import LateSignal, MinuteMerger
 from flows.detect.signals import Signal, signals_of
 from flows.detect.windows import Minute, PartitionWindows, WindowState
+from flows.placement import key_for_process
 from flows.records import EnrichedBatch
 from flows.timing import StageTimer, timed
 from schemas.rows import AlertRow, LateItem
 
+log = logging.getLogger(__name__)
+
 WINDOW_STAGE = "detect-window"
 MERGE_STAGE = "detect-merge"
-_DETECTOR_KEY = "detector"
+DETECTOR_KEY = "detector"
 
 #: Called with the detector when the input ends (benchmarks read its keys and counters).
 DetectProbe = Callable[[Detector], None]
@@ -94,6 +98,41 @@ class _DetectState:
     merger: MinuteMerger
     detector: Detector
     windows: dict[str, WindowState] = field(default_factory=dict)
+    key: str = DETECTOR_KEY
+    """The key the detector ran under (it depends on the cluster's shape)."""
+
+
+class _Retired(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
+    """A detector state snapshotted under another key: dropped at the first wake-up.
+
+    The detector's key follows the cluster's shape (:func:`detector_key`); after a restart
+    with another number of processes, the old key's state would otherwise come back as a
+    second, idle detector.
+    """
+
+    def __init__(self, state: _DetectState, clock: Callable[[], datetime]) -> None:
+        self._state = state
+        self._clock = clock
+
+    def on_batch(self, values: list[SignalBatch]) -> tuple[Iterable[_Found], bool]:
+        """Not expected (nothing is routed to a retired key); dropped with the state."""
+        return [], StatefulBatchLogic.DISCARD
+
+    def on_notify(self) -> tuple[Iterable[_Found], bool]:
+        """Drop the state."""
+        return [], StatefulBatchLogic.DISCARD
+
+    def on_eof(self) -> tuple[Iterable[_Found], bool]:
+        """Drop the state."""
+        return [], StatefulBatchLogic.DISCARD
+
+    def notify_at(self) -> datetime | None:
+        """At once."""
+        return self._clock()
+
+    def snapshot(self) -> _DetectState:
+        """The state as it was restored."""
+        return self._state
 
 
 class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
@@ -106,6 +145,7 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
         probe: DetectProbe | None,
         origins: Callable[[], list[str]] | None,
         resume: _DetectState | None,
+        key: str = DETECTOR_KEY,
     ) -> None:
         self._config = config
         self._clock = clock
@@ -114,7 +154,7 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
             merger = MinuteMerger(config.startup_grace_s, config.idle_grace_s)
             if origins is not None:
                 merger.declare(origins(), clock().timestamp())
-            resume = _DetectState(merger, Detector(config))
+            resume = _DetectState(merger, Detector(config), key=key)
         self._state = resume
         self._windows = {origin: self._open(st) for origin, st in resume.windows.items()}
 
@@ -157,6 +197,7 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
         found = _Found()
         closed: list[tuple[str, Minute]] = []
         for batch in values:
+            self._state.merger.heard(batch.origin, now.timestamp())
             minutes, late = self._windows_of(batch.origin).add(batch.signals)
             closed += [(batch.origin, m) for m in minutes]
             found.late += [_window_late(s, now) for s in late]
@@ -193,12 +234,44 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
         return copy.deepcopy(self._state)
 
 
+def _build_logic(
+    config: DetectConfig,
+    clock: Callable[[], datetime],
+    probe: DetectProbe | None,
+    origins: Callable[[], list[str]] | None,
+    timer: StageTimer | None,
+    key: str,
+    resume: _DetectState | None,
+) -> StatefulBatchLogic[SignalBatch, _Found, _DetectState]:
+    if resume is not None and getattr(resume, "key", DETECTOR_KEY) != key:
+        log.warning(
+            "dropping the detector state snapshotted under key %r (a cluster of another "
+            "shape); the detector now runs under %r and learns its baselines again",
+            getattr(resume, "key", DETECTOR_KEY),
+            key,
+        )
+        return _Retired(resume, clock)
+    return _timed_logic(DetectLogic(config, clock, probe, origins, resume, key), timer)
+
+
 def _timed_logic(logic: DetectLogic, timer: StageTimer | None) -> DetectLogic:
     """The detector logic with its batch and notify calls timed into ``detect``."""
     if timer is not None:
         logic.on_batch = timed(timer, "detect", logic.on_batch)  # type: ignore[method-assign]
         logic.on_notify = timed(timer, "detect", logic.on_notify)  # type: ignore[method-assign]
     return logic
+
+
+def detector_key(processes: int, workers_per_process: int) -> str:
+    """The detector's key: in a cluster, one that runs it on the last process.
+
+    Process 0 is the embedded storage's writer (it inserts every process's rows): with the
+    detector elsewhere, the two single-worker jobs do not queue behind each other
+    (:mod:`flows.placement`).
+    """
+    if processes < 2:
+        return DETECTOR_KEY
+    return key_for_process(DETECTOR_KEY, processes - 1, processes, workers_per_process)
 
 
 def _window_late(signal: Signal, now: datetime) -> LateItem:
@@ -216,12 +289,14 @@ def detect(
     probe: DetectProbe | None = None,
     origins: Callable[[], list[str]] | None = None,
     timer: StageTimer | None = None,
+    key: str = DETECTOR_KEY,
 ) -> DetectOut:
     """Emerging-issue detection on enriched batches (module docstring).
 
-    ``origins`` lists the source's partitions (its ``list_parts``, called when the step
-    starts): minutes then close as soon as every one of them is past them (see
-    :mod:`flows.detect.merge`).
+    ``origins`` lists the origins of the source's partitions (called when the step starts):
+    minutes then close as soon as every one of them is past them (see
+    :mod:`flows.detect.merge`). ``key`` is the detector's key, which decides the worker it
+    runs on (:func:`detector_key`).
     """
     signals = op.filter_map(
         "signals",
@@ -229,12 +304,12 @@ def detect(
         lambda b: SignalBatch(b.origin, s) if (s := signals_of(b.rows, b.origin)) else None,
     )
     # SignalBatch(origin, [Signal(id, unit, channel, topics, grams, ...), ...]), no agent turns
-    keyed = op.key_on("to-detector", signals, lambda _: _DETECTOR_KEY)
+    keyed = op.key_on("to-detector", signals, lambda _: key)
     # ("detector", SignalBatch)
     found = op.stateful_batch(
         "detect",
         keyed,
-        lambda resume: _timed_logic(DetectLogic(config, clock, probe, origins, resume), timer),
+        lambda resume: _build_logic(config, clock, probe, origins, timer, key, resume),
     )
     # ("detector", _Found(alerts=[AlertRow, ...], late=[LateItem, ...] of both stages))
     alerts = op.filter_map("alerts", found, lambda kv: kv[1].alerts or None)

@@ -7,10 +7,11 @@ partitions' messages of minute ``m``. The merger holds each partition's closed m
 hands minute ``m`` over when every partition is known to be past it:
 
 - a partition is past ``m`` when it has closed a window of minute ``m`` or later (its
-  windows close in order), or when it has been silent for longer than ``idle_grace_s`` of
-  wall-clock time, in which case its progress is extrapolated with the wall clock from its
-  last closed window (a quiet partition in live traffic does not hold every minute back; a
-  finished file does not hold a replay back forever);
+  windows close in order), or when it has been silent (no message, see ``heard``) for
+  longer than ``idle_grace_s`` of wall-clock time, in which case its progress is
+  extrapolated with the wall clock from its last closed window (a quiet partition in live
+  traffic does not hold every minute back; a finished file does not hold a replay back
+  forever; a busy partition whose event time moves slowly is waited for);
 - the partitions the source declares (``declare``) are waited for from the start, up to
   ``idle_grace_s`` each; when the source declares none, nothing is handed over during the
   first ``startup_grace_s`` wall-clock seconds instead, so a partition that starts a
@@ -32,7 +33,10 @@ from flows.detect.signals import Signal
 
 @dataclass(slots=True)
 class OriginProgress:
-    """The last minute a partition closed (None: not yet) and when (wall-clock seconds)."""
+    """The last minute a partition closed (None: not yet), and when it was last heard from.
+
+    ``seen`` is wall-clock seconds: its last message or closed window.
+    """
 
     closed_through: int | None
     seen: float
@@ -65,6 +69,16 @@ class MinuteMerger:
         self.declared = bool(origins)
         if self.started is None:
             self.started = now
+
+    def heard(self, origin: str, now: float) -> None:
+        """A partition sent messages: it is not silent, whatever its windows."""
+        if self.started is None:
+            self.started = now
+        progress = self.origins.get(origin)
+        if progress is None:
+            self.origins[origin] = OriginProgress(None, now)
+        else:
+            progress.seen = now
 
     def add(self, origin: str, minute: int, signals: list[Signal], now: float) -> list[LateSignal]:
         """Take a closed minute window of one partition; return its messages if too late."""

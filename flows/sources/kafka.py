@@ -162,6 +162,15 @@ class KafkaSource(FixedPartitionedSource[RawRecord | SourceError, int]):
         found = partitions_of(self._config, self._topics)
         return [f"{topic}/{p}" for topic in self._topics for p in found[topic]]
 
+    def origins(self) -> list[str]:
+        """The ``origin`` of each partition's records, ``kafka:<topic>/<partition>``.
+
+        The detector waits for these from the start; the partition names of
+        ``list_parts`` (recovery keys) stay as they are.
+        """
+        found = partitions_of(self._config, self._topics)
+        return [origin_of(topic, p) for topic in self._topics for p in found[topic]]
+
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _KafkaPartition:
         """Open a consumer on one partition, at the snapshotted offset if any."""
         topic, _, partition = for_part.rpartition("/")

@@ -230,3 +230,49 @@ def test_a_restart_from_a_snapshot_gives_the_same_alerts_and_ids() -> None:
     rows += collect(resumed, batches[85:]) + collect(resumed, [], eof=True)
     assert rows == expected and len({r.id for r in rows}) == 1
     assert seen[0].stats.messages == sum(len(m) for m in minutes)  # none late, none lost
+
+
+def test_the_detector_waits_for_the_origins_a_source_declares_not_its_partition_names(
+    settings: Settings,
+) -> None:
+    asked: list[str] = []
+
+    class NamedElsewhere(TestingSource):  # like Kafka: parts "topic/0", records "kafka:topic/0"
+        def origins(self) -> list[str]:
+            asked.append("origins")
+            return ["p0", "p1"]
+
+    records = payloads(minutes=3)
+    stored: list[list[StoredMessage]] = []
+    io = FlowIO(
+        NamedElsewhere(records), TestingSink(stored), TestingSink([]), TestingSink([]),
+        TestingSink([]),
+    )  # fmt: skip
+    run_main(build_flow(settings, io, enricher=TopicEnricher, detect_config=CONFIG))
+    assert asked == ["origins"]
+    assert sum(len(b) for b in stored) == len(records)
+
+
+def test_a_cluster_runs_the_detector_on_its_last_process_and_drops_a_stale_key() -> None:
+    import pickle
+
+    from bytewax.operators import StatefulBatchLogic
+
+    from flows.detect.flow import DETECTOR_KEY, _build_logic, detector_key
+    from flows.placement import worker_of
+
+    assert detector_key(1, 4) == DETECTOR_KEY
+    for processes, per in [(2, 1), (3, 2)]:
+        key = detector_key(processes, per)
+        assert worker_of(key, processes * per) // per == processes - 1
+
+    def clock() -> datetime:
+        return START
+
+    old = _build_logic(CONFIG, clock, None, None, None, DETECTOR_KEY, None)
+    snapshot = pickle.loads(pickle.dumps(old.snapshot()))  # noqa: S301 (what Bytewax stores)
+    same = _build_logic(CONFIG, clock, None, None, None, DETECTOR_KEY, snapshot)
+    assert same.notify_at() is None  # an idle detector sleeps
+    retired = _build_logic(CONFIG, clock, None, None, None, "detector-7", snapshot)
+    assert retired.notify_at() == START  # wakes at once...
+    assert retired.on_notify() == ([], StatefulBatchLogic.DISCARD)  # ...to drop the state

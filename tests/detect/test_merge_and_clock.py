@@ -108,3 +108,16 @@ def test_declared_partitions_are_waited_for_from_the_start_up_to_their_idle_grac
     silent.declare(["p0", "p1"], now=0.0)
     silent.add("p0", M, [make_signal(3, 0)], now=1.0)
     assert [m for m, _ in silent.ready(now=10.5)] == [M]  # p1 never reported: idle
+
+
+def test_a_partition_that_keeps_sending_is_waited_for_however_slow_its_event_time() -> None:
+    merger = MinuteMerger(startup_grace_s=0.0, idle_grace_s=10.0)
+    merger.declare(["p0", "p1"], now=0.0)
+    merger.add("p0", M, [make_signal(1, 0)], now=1.0)
+    merger.add("p0", M + 1, [], now=1.0)
+    for t in range(2, 60, 5):  # p1 sends all along but closes no minute (a slow replay)
+        merger.heard("p1", now=float(t))
+        assert merger.ready(now=float(t)) == []
+    merger.add("p1", M, [make_signal(2, 0)], now=60.0)
+    assert [(m, len(s)) for m, s in merger.ready(now=60.0)] == [(M, 2)]  # nothing late
+    assert [m for m, _ in merger.ready(now=131.0)] == [M + 1]  # p1 silent for 71 s: not waited

@@ -121,6 +121,8 @@ def test_the_source_yields_raw_records_with_origin_and_offset(kafka: Kafka) -> N
     }  # fmt: skip
     truth = {(f"kafka:{review_topic}/{p}", o, v) for p, o, _k, v in kafka.read(review_topic)}
     assert {(r.origin, r.position, r.payload) for r in records if review_topic in r.origin} == truth
+    declared = KafkaSource.from_settings(settings).origins()  # what the detector waits for
+    assert origins <= set(declared) and len(declared) == len(set(declared))
 
 
 def test_a_lost_offset_is_reported_and_reading_restarts_at_the_earliest(kafka: Kafka) -> None:
