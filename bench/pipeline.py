@@ -551,6 +551,13 @@ def flow_rate(results: list[dict[str, Any]]) -> float:
     return stored / (ended - began)
 
 
+def _other_rows(results: list[dict[str, Any]]) -> str:
+    """Dead letters, late items and alert revisions written (0 expected in these runs)."""
+    total = {t: sum(r["rows"].get(t, 0) for r in results)
+             for t in ("dead_letters", "late_items", "alerts")}  # fmt: skip
+    return ", ".join(f"{t} {n}" for t, n in total.items())
+
+
 def _spread(values: list[float]) -> str:
     med = statistics.median(values)
     return f"{med:>9,.0f}  (min {min(values):,.0f}, max {max(values):,.0f}, n={len(values)})"
@@ -578,6 +585,7 @@ def run(args: argparse.Namespace) -> None:
         cpu_rates = [sum(x["stored"] for x in r) / sum(x["cpu_s"] for x in r) for r in one]
         report["throughput_1p"]["per_cpu_s"] = cpu_rates
         print(f"  per CPU-second of the process (load-robust) {_spread(cpu_rates)}")
+        print(f"  other rows of the median run: {_other_rows([median_run])}")
         print(f"  peak RSS {median_run['peak_rss_mib']:.0f} MiB; queryable check: "
               f"{median_run['verified']} sampled ids found right after their insert, "
               f"{median_run['missing']} missing")  # fmt: skip
@@ -608,6 +616,7 @@ def run(args: argparse.Namespace) -> None:
             speedup = statistics.median(rates2) / statistics.median(rates1)
             report["speedup_2p"] = speedup
             print(f"end to end, 2 processes (msg/s) {_spread(rates2)}")
+            print(f"  other rows, every run: {'; '.join(_other_rows(r) for r in two)}")
             print(f"  speed-up over 1 process: {speedup:.2f}x")
             one_cpu = statistics.median(sum(x["cpu_s"] for x in r) for r in one)
             for r in two:

@@ -21,7 +21,9 @@ classes of :mod:`flows.detect.windows`, :mod:`flows.detect.merge` and
 key's count and the total of each minute, and it is cheap next to enrichment; extracting
 phrases, the costliest part per message, runs on every worker, and each micro-batch's
 signals cross to the detector's worker as one item (in a cluster, one pickle per batch
-rather than one per message, and no hop to a per-partition window step first).
+rather than one per message, and no hop to a per-partition window step first). In a
+cluster the detector's key places it on the last process (:func:`detector_key`), away from
+process 0, the embedded storage's writer.
 """
 
 from __future__ import annotations
