@@ -15,9 +15,9 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -157,16 +157,24 @@ def parse_record(record: RawRecord | SourceError, now: Clock = utc_now) -> Parse
     return Parsed(message, record.origin, record.position)
 
 
-def parse_batch(batch: MicroBatch[RawRecord | SourceError], now: Clock = utc_now) -> ParsedBatch:
-    """Parse a micro-batch: its valid messages, and a dead letter for each bad payload."""
-    ok: list[Parsed] = []
-    dead: list[DeadLetter] = []
-    for record in batch.items:
-        result = parse_record(record, now)
+T = TypeVar("T")
+
+
+def _sort_out(results: Iterable[T | DeadLetter], dead: list[DeadLetter]) -> list[T]:
+    """The results that are not dead letters; the dead letters are appended to ``dead``."""
+    ok: list[T] = []
+    for result in results:
         if isinstance(result, DeadLetter):
             dead.append(result)
         else:
             ok.append(result)
+    return ok
+
+
+def parse_batch(batch: MicroBatch[RawRecord | SourceError], now: Clock = utc_now) -> ParsedBatch:
+    """Parse a micro-batch: its valid messages, and a dead letter for each bad payload."""
+    dead: list[DeadLetter] = []
+    ok = _sort_out((parse_record(record, now) for record in batch.items), dead)
     return ParsedBatch(batch.origin, ok, dead)
 
 
@@ -225,14 +233,8 @@ class Preparer:
 
     def prepare_batch(self, batch: ParsedBatch) -> PreparedBatch:
         """Prepare a micro-batch; messages that fail join its dead letters."""
-        ok: list[Prepared] = []
         dead = list(batch.dead)
-        for parsed in batch.items:
-            result = self(parsed)
-            if isinstance(result, DeadLetter):
-                dead.append(result)
-            else:
-                ok.append(result)
+        ok = _sort_out((self(parsed) for parsed in batch.items), dead)
         return PreparedBatch(batch.origin, ok, dead)
 
 

@@ -82,15 +82,10 @@ class MinuteMerger:
 
     def add(self, origin: str, minute: int, signals: list[Signal], now: float) -> list[LateSignal]:
         """Take a closed minute window of one partition; return its messages if too late."""
-        if self.started is None:
-            self.started = now
-        progress = self.origins.get(origin)
-        if progress is None:
-            self.origins[origin] = OriginProgress(minute, now)
-        else:
-            last = progress.closed_through
-            progress.closed_through = minute if last is None else max(last, minute)
-            progress.seen = now
+        self.heard(origin, now)
+        progress = self.origins[origin]
+        last = progress.closed_through
+        progress.closed_through = minute if last is None else max(last, minute)
         if self.closed_through is not None and minute <= self.closed_through:
             watermark = datetime.fromtimestamp((self.closed_through + 1) * 60, UTC)
             return [LateSignal(s, watermark) for s in signals]

@@ -29,11 +29,6 @@ from flows.detect.signals import Signal
 Minute = tuple[int, list[Signal]]
 
 
-def minute_of(moment: datetime) -> int:
-    """Minutes since the Unix epoch (the window id)."""
-    return int(moment.timestamp() // 60)
-
-
 @dataclass
 class WindowState:
     """What a partition's windows remember: clock, signals waiting, open minutes."""
