@@ -16,7 +16,7 @@ import time
 from collections import Counter, defaultdict
 
 from nlp.pii import KINDS, find_pii, redact
-from nlp.pii_synth import clean_texts, pii_texts
+from tests.support.pii_synth import clean_texts, pii_texts
 
 
 def main(argv: list[str] | None = None) -> int:

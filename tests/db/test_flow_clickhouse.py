@@ -9,7 +9,7 @@ import pytest
 
 from flows.clickhouse import close_deferred
 from flows.dataflow import build_flow, default_io
-from flows.runner import WriteCounter, run_flow
+from flows.execution import WriteCounter, run_flow
 from flows.settings import Settings, load_settings
 from schemas.errors import MigrationError
 from tests.conftest import KeywordEnricher, jsonl, message
@@ -80,7 +80,7 @@ def test_a_run_collects_cyclic_garbage_less_often_and_restores_the_thresholds_af
 ) -> None:
     import gc
 
-    from flows.runner import STREAMING_GC_THRESHOLD, streaming_gc
+    from flows.execution import STREAMING_GC_THRESHOLD, streaming_gc
 
     before = gc.get_threshold()
     with streaming_gc():

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from flows.alerts_cli import ALERTS_SQL, SELECTED
 from flows.cli import cli
 from flows.clickhouse import close_deferred, connect
 from flows.dataflow import build_flow, default_io
-from flows.runner import WriteCounter, run_flow
+from flows.execution import WriteCounter, run_flow
+from flows.queries import ALERTS_SQL, SELECTED
 from flows.settings import Settings, load_settings
 from schemas.migrate import migrate
 from schemas.rows import AlertRow

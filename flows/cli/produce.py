@@ -1,6 +1,6 @@
 """``voc produce``: send JSON Lines files, stdin or the simulator to Kafka.
 
-A thin click layer over :mod:`flows.produce`; ``flows.cli`` registers it.
+A thin click layer over :mod:`flows.kafka.producer`; the ``voc`` group (flows.cli.app) registers it.
 """
 
 from __future__ import annotations
@@ -51,14 +51,14 @@ def produce(
       voc simulate --messages 5000 | voc produce -
       voc produce --simulate --messages 100000 --hours 24 --rate 200
       voc produce --simulate --realtime --hours 8 --messages 50000
-    """  # noqa: D301 - click reads \b as "keep this paragraph as is"
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.cli import _settings
-    from flows.kafka import client_config
-    from flows.produce import jsonl_payloads, simulated_count, simulated_payloads
-    from flows.produce import produce as send
+    from flows.cli.common import settings_for
+    from flows.kafka.config import client_config
+    from flows.kafka.producer import jsonl_payloads, simulated_count, simulated_payloads
+    from flows.kafka.producer import produce as send
     from flows.sources.files import resolve_paths
     from schemas.errors import ConfigError
 
@@ -68,7 +68,7 @@ def produce(
     if realtime and not simulate:
         msg = "--realtime paces the simulator; for files use --rate"
         raise click.UsageError(msg)
-    settings = _settings(**options)
+    settings = settings_for(**options)
     client_config(settings)  # a missing CA file fails here, before any progress is shown
     console = Console(stderr=True)
     total: int | None = None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from flows.kafka import client_config, partitions_of, require_confluent_kafka
+from flows.kafka.config import client_config, partitions_of, require_confluent_kafka
 from flows.records import RawRecord, SourceError
 from schemas.errors import ConfigError
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from flows.kafka import client_config, require_confluent_kafka
+from flows.kafka.config import client_config, require_confluent_kafka
 from flows.retry import Backoff, retry
 from schemas.errors import SinkFatalError, SinkRetryableError
 

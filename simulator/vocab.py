@@ -1,4 +1,4 @@
-"""The simulator's readable tables, loaded from ``flows/simulator/resources/*.yaml``.
+"""The simulator's readable tables, loaded from ``simulator/resources/*.yaml``.
 
 ``mix.yaml`` (traffic: sources, channels, brands, topic and sentiment weights, diurnal
 curve), ``texts.yaml`` (clauses per topic and sentiment, openers, closers, phrase frames),
@@ -59,7 +59,7 @@ class Resources:
 
 
 def _read(name: str) -> dict[str, Any]:
-    resource = resources.files("flows.simulator").joinpath("resources", f"{name}.yaml")
+    resource = resources.files("simulator").joinpath("resources", f"{name}.yaml")
     try:
         data = yaml.safe_load(resource.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

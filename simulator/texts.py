@@ -3,7 +3,7 @@
 A customer text is an optional opener, a clause about the message's topic with its
 sentiment (or a question), sometimes a second clause about another topic joined by a
 contrast or an addition, an optional closer (praise, churn threat, urgency), then noise
-(:mod:`flows.simulator.noise`), casing, final punctuation and emoji. Everything random is
+(:mod:`simulator.noise`), casing, final punctuation and emoji. Everything random is
 drawn from the message's own ``rand``; the composer holds only read-only tables.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flows.simulator.noise import Noiser, Rand, Template
-from flows.simulator.traffic import Brand, Product
-from flows.simulator.vocab import TOPICS, Resources
+from simulator.noise import Noiser, Rand, Template
+from simulator.traffic import Brand, Product
+from simulator.vocab import TOPICS, Resources
 
 #: Stands for an incident phrase while noise is applied, so the phrase stays verbatim.
 PHRASE_MARK = "\ue000"

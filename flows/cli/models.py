@@ -74,7 +74,7 @@ def train() -> None:
     Example:
       voc train sentiment --data ../shared/data --out nlp/models
       voc train aspects --data ../shared/data --dataset uit_visfd --domain smartphone
-    """  # noqa: D301 - click's \b keeps the example unwrapped
+    """
 
 
 def _common_train_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -185,7 +185,7 @@ def train_sentiment_command(**kwargs: Any) -> None:
     \b
     Example:
       voc train sentiment --data ../shared/data --dataset vlsp2016_sa,aivivn2019_sa
-    """  # noqa: D301 - click's \b keeps the example unwrapped
+    """
     from nlp.train import train_sentiment
 
     console = Console(stderr=True)
@@ -226,7 +226,7 @@ def train_aspects_command(**kwargs: Any) -> None:
     \b
     Example:
       voc train aspects --data ../shared/data --dataset vlsp2018_absa_hotel --domain hotel
-    """  # noqa: D301 - click's \b keeps the example unwrapped
+    """
     from nlp.train import train_aspects
 
     kwargs["gate_negatives"] = _names(kwargs["gate_negatives"])
@@ -310,7 +310,7 @@ def eval_command(**kwargs: Any) -> None:
     \b
     Example:
       voc eval --data ../shared/data --out results.json
-    """  # noqa: D301 - click's \b keeps the example unwrapped
+    """
     if kwargs["record"] and kwargs["transformer"]:
         msg = "--record stores figures in fast artifacts: not with --transformer"
         raise click.UsageError(msg)

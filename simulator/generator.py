@@ -1,7 +1,7 @@
 """The simulator: a deterministic, partitionable stream of Vietnamese customer feedback.
 
 Event ``k`` (a review, a social post, or a whole chat conversation) gets its time, key and
-turn count from the :class:`~flows.simulator.traffic.Schedule`, and everything else from its
+turn count from the :class:`~simulator.traffic.Schedule`, and everything else from its
 own row of 64 uniforms: row ``j`` of a block that bucket's generator (seeded by ``(seed,
 bucket)``) draws after the schedule, extended by a ``random.Random`` seeded from the row if
 an event needs more. So the content of event ``k`` is a pure function of ``(seed, k)`` and
@@ -27,19 +27,19 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from flows.simulator.config import SimulationConfig, default_start
-from flows.simulator.incidents import (
+from nlp.normalize import strip_diacritics
+from schemas.errors import ConfigError
+from simulator.config import SimulationConfig, default_start
+from simulator.incidents import (
     Incident,
     IncidentCandidate,
     Surge,
     plan_random_incidents,
     write_ground_truth_file,
 )
-from flows.simulator.texts import APP_CHANNELS, Composer, Slots, pick
-from flows.simulator.traffic import SOURCES, Mix, Schedule
-from flows.simulator.vocab import TOPICS, load_resources
-from nlp.normalize import strip_diacritics
-from schemas.errors import ConfigError
+from simulator.texts import APP_CHANNELS, Composer, Slots, pick
+from simulator.traffic import SOURCES, Mix, Schedule
+from simulator.vocab import TOPICS, load_resources
 
 GROUND_TRUTH_VERSION = 1
 
@@ -538,7 +538,7 @@ class Simulator:
 
         ``{"version": 1, "seed", "start", "end", "messages", "rate_per_minute",
         "timezone", "ground_truth": [...]}`` where the list is :meth:`ground_truth`;
-        :func:`~flows.simulator.incidents.load_ground_truth` reads it back.
+        :func:`~simulator.incidents.load_ground_truth` reads it back.
         """
         header = {
             "version": GROUND_TRUTH_VERSION,

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from flows.simulator.incidents import Incident, Surge
-from flows.simulator.vocab import TOPICS, Resources
 from schemas.errors import ConfigError
+from simulator.incidents import Incident, Surge
+from simulator.vocab import TOPICS, Resources
 
 BUCKET_S = 60.0
 VIETNAM_OFFSET_S = 7 * 3600  # Asia/Ho_Chi_Minh has no daylight saving time

@@ -2,7 +2,7 @@
 
 It feeds the demo, the throughput and latency benchmarks and the alert-quality benchmark::
 
-    from flows.simulator import SimulationConfig, Simulator, Incident
+    from simulator import SimulationConfig, Simulator, Incident
 
     sim = Simulator(SimulationConfig(seed=7, start=start, hours=6, messages=24_000,
                                      random_incidents=4))
@@ -14,9 +14,9 @@ Importing this package reads nothing: the YAML tables under ``resources/`` are r
 first :class:`Simulator` is built.
 """
 
-from flows.simulator.config import SimulationConfig, default_start
-from flows.simulator.generator import Simulator, Truth
-from flows.simulator.incidents import (
+from simulator.config import SimulationConfig, default_start
+from simulator.generator import Simulator, Truth
+from simulator.incidents import (
     Incident,
     Surge,
     event_from_json,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from flows.kafka import client_config, require_confluent_kafka
+from flows.kafka.config import client_config, require_confluent_kafka
 from schemas.errors import SinkError
 
 if TYPE_CHECKING:
@@ -93,10 +93,11 @@ def jsonl_payloads(paths: Iterable[Path | str]) -> Iterator[bytes]:
 def _simulation(settings: Settings, realtime: bool) -> Any:
     import dataclasses
 
-    from flows.simulator.config import SimulationConfig, default_start
-    from flows.simulator.generator import Simulator
+    from flows.sources.simulator import simulation_config
+    from simulator.config import default_start
+    from simulator.generator import Simulator
 
-    config = SimulationConfig.from_settings(settings)
+    config = simulation_config(settings)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     start = config.start or (now if realtime else default_start(config.hours))
     return Simulator(dataclasses.replace(config, start=start, rate=None, realtime=realtime))

@@ -6,13 +6,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
-from flows.simulator.incidents import Incident, Surge
 from schemas.errors import ConfigError
-
-if TYPE_CHECKING:
-    from flows.settings import Settings
+from simulator.incidents import Incident, Surge
 
 
 def default_start(hours: float, now: datetime | None = None) -> datetime:
@@ -100,30 +96,3 @@ class SimulationConfig:
     def span(self) -> timedelta:
         """Length of the simulated event-time window."""
         return timedelta(hours=self.hours)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SimulationConfig:
-        """Build the config of the flow's simulator source from ``VOC_SIMULATOR_*`` settings.
-
-        Incident offsets (``at=4h``) count from the start, which is resolved here when
-        incidents are given (and later, by the source, otherwise).
-        """
-        from flows.simulator.incidents import parse_incident_spec
-
-        specs = [s.strip() for s in settings.simulator_incidents.split(";") if s.strip()]
-        start = settings.simulator_start
-        if specs and start is None:
-            start = default_start(settings.simulator_hours)
-        incidents = [
-            parse_incident_spec(spec, start=start, default_id=f"incident-{n}")
-            for n, spec in enumerate(specs, start=1)
-            if start is not None
-        ]
-        return cls(
-            seed=settings.simulator_seed,
-            start=start,
-            hours=settings.simulator_hours,
-            messages=settings.simulator_messages,
-            rate=settings.simulator_rate,
-            incidents=tuple(incidents),
-        )

@@ -1,8 +1,8 @@
 """``voc simulate``: write simulated Vietnamese customer feedback as JSON lines.
 
-The command is a thin layer over :class:`flows.simulator.Simulator`; the ``voc`` group
+The command is a thin layer over :class:`simulator.Simulator`; the ``voc`` group
 registers it (``voc.add_command(simulate)``). It also runs alone:
-``python -m flows.simulator.cli --help``.
+``python -m simulator.cli --help``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import IO, Any
 
 import click
 
-from flows.simulator.config import SimulationConfig, default_start
-from flows.simulator.generator import Simulator
-from flows.simulator.incidents import (
+from schemas.errors import ConfigError, VocError
+from simulator.config import SimulationConfig, default_start
+from simulator.generator import Simulator
+from simulator.incidents import (
     INCIDENT_SPEC_HELP,
     SURGE_SPEC_HELP,
     Incident,
@@ -26,7 +27,6 @@ from flows.simulator.incidents import (
     parse_incident_spec,
     parse_surge_spec,
 )
-from schemas.errors import ConfigError, VocError
 
 EXAMPLES = f"""
 \b

@@ -746,7 +746,7 @@ def _make(kind: str, rng: random.Random) -> tuple[str, str, str]:
 
 def pii_texts(n: int, seed: int = 0, kinds: tuple[str, ...] | None = None) -> list[SyntheticText]:
     """``n`` messages holding personal data, cycling through the kinds; seeded."""
-    rng = random.Random(seed)  # noqa: S311 - seeded test data, not secrets
+    rng = random.Random(seed)
     order = list(kinds or _TEMPLATES)
     out: list[SyntheticText] = []
     for i in range(n):
@@ -841,7 +841,7 @@ def _price(rng: random.Random) -> str:
 
 def clean_texts(n: int, seed: int = 0) -> list[str]:
     """``n`` messages without personal data, full of numbers that look like it; seeded."""
-    rng = random.Random(seed)  # noqa: S311 - seeded test data, not secrets
+    rng = random.Random(seed)
     out = []
     for _ in range(n):
         template = rng.choice(_CLEAN_TEMPLATES)

@@ -5,7 +5,7 @@ serializing it to JSON lines, and for one partition of several; then the distinc
 ratio of the first N messages (raw, and with digits, emoji and punctuation removed and
 diacritics stripped, which is a harder test of variety).
 
-    PYTHONPATH=. python bench/simulator.py --messages 200000 --variety 100000
+    PYTHONPATH=. python bench/generation.py --messages 200000 --variety 100000
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flows.simulator import SimulationConfig, Simulator
-from flows.simulator.noise import strip_diacritics
+from simulator import SimulationConfig, Simulator
+from simulator.noise import strip_diacritics
 
 _SKELETON_DROP = re.compile(r"[\d\W_]+", re.UNICODE)
 
