@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from flows.queries import DeadLetterGroup, DeadLetterRow, Report
+from flows.queries import AlertBrief, DeadLetterGroup, DeadLetterRow, Report
 from schemas.rows import AlertRow
 
 _SENTIMENT_STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
@@ -91,19 +91,23 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
 
     if report.alerts:
         alerts = Table(title="Alerts", title_justify="left", expand=True)
-        for col in ("status", "severity", "kind", "key", "window", "observed/expected", "sample"):
+        for col in ("status", "severity", "kind", "scale", "window", "summary"):
             alerts.add_column(col)
-        for (_id, kind, status, severity, _kt, topic, channel, brand, phrase,
-             window_start, observed, expected, _score, samples) in report.alerts:  # fmt: skip
-            key = "/".join(x for x in (topic, channel, brand, phrase) if x)
+        for brief in report.alerts:
             alerts.add_row(
-                status, severity, kind, key, _local(window_start, zone),
-                f"{observed:g} / {expected:.1f}", _clip(samples[0], 80) if samples else "",
+                brief.status, brief.severity, brief.kind, brief.scale,
+                _local(brief.window_start, zone), _clip(brief.summary or _brief_key(brief), 140),
             )  # fmt: skip
         out.append(alerts)
     else:
         out.append(Text("Alerts: none in this range.", style="dim"))
     return out
+
+
+def _brief_key(brief: AlertBrief) -> str:
+    """An alert's key for rows written before alerts had summaries."""
+    key = "/".join(x for x in (brief.topic, brief.channel, brief.brand, brief.phrase) if x)
+    return f"{key}: {brief.observed:g} / {brief.expected:.1f}"
 
 
 def dead_letter_table(rows: Sequence[DeadLetterGroup]) -> Any:
@@ -153,6 +157,9 @@ def alerts_json(alerts: Sequence[AlertRow]) -> str:
 
 
 def _key(alert: AlertRow) -> str:
+    if alert.kind == "case":
+        where = " ".join(f"{p}" for p in (alert.channel, alert.brand, alert.product) if p)
+        return f"{alert.topic or 'customer'} @ {where}" if where else alert.topic or "customer"
     parts = [alert.topic or "(any topic)"]
     if alert.channel:
         parts.append(f"@ {alert.channel}")
@@ -167,6 +174,8 @@ def _key(alert: AlertRow) -> str:
 
 def _measure(alert: AlertRow) -> str:
     observed, expected = alert.observed, alert.expected
+    if alert.kind == "case":
+        return f"{observed:g} message(s) of this customer"
     if alert.kind == "negative_share":
         return f"negative share {observed:.0%} vs {expected:.0%} usual"
     ratio = f" ({observed / expected:.1f}x)" if expected > 0 else ""
@@ -184,12 +193,18 @@ def render_alerts(console: Console, alerts: Sequence[AlertRow], zone: ZoneInfo) 
         return
     for alert in alerts:
         style = _SEVERITY_STYLE.get(alert.severity, "")
+        scale = f" · {alert.scale} scale" if alert.scale else ""
         title = Text.assemble(
             (f"{alert.severity.upper()} ", style),
             (f"{alert.status} ", "bold" if alert.status == "open" else "dim"),
-            f"{alert.kind} · {_key(alert)}",
+            f"{alert.kind} · {_key(alert)}{scale}",
         )
-        lines: list[Any] = [
+        lines: list[Any] = []
+        if alert.summary:
+            lines.append(Text(alert.summary, style="bold"))
+        if alert.conversation_id:
+            lines.append(Text.assemble(("conversation: ", "bold"), alert.conversation_id))
+        lines.append(
             Text(
                 f"{_measure(alert)} · score {alert.score:.1f} · window "
                 f"{local(alert.window_start)} → {local(alert.window_end)} · opened "
@@ -197,7 +212,7 @@ def render_alerts(console: Console, alerts: Sequence[AlertRow], zone: ZoneInfo) 
                 + (f" · resolved {local(alert.resolved_at)}" if alert.resolved_at else "")
                 + f" · rev {alert.revision}"
             )
-        ]
+        )
         if alert.phrase:
             lines.append(Text.assemble(("phrase: ", "bold"), alert.phrase))
         if alert.top_terms:

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 from flows.detect.config import DetectConfig
 from flows.detect.monitors import FIRE, RESOLVE, Minute, Trigger
-from flows.detect.stats import poisson_score
+from flows.detect.stats import decay, poisson_score
 
-_RENORMALIZE_AT = 1e12
+_RENORMALIZE_HALVES = 40.0
 _PRIOR = 0.5
 
 
@@ -81,15 +81,16 @@ class PhraseBursts:
     def _scale(self, minute: int) -> float:
         if self.base_minute is None:
             self.base_minute = minute
-        scale = 2.0 ** ((minute - self.base_minute) / self.half_life)
-        if scale > _RENORMALIZE_AT:
+        halves = (minute - self.base_minute) / self.half_life
+        if halves > _RENORMALIZE_HALVES:  # 2 ** halves over 1e12: bring the base forward
+            factor = decay(self.half_life, minute - self.base_minute)  # 0 after a huge jump
             for gram in self.table:
-                self.table[gram] /= scale
-            self.total /= scale
-            self.floor /= scale
+                self.table[gram] *= factor
+            self.total *= factor
+            self.floor *= factor
             self.base_minute = minute
-            scale = 1.0
-        return scale
+            return 1.0
+        return 2.0**halves
 
     def baseline(self, gram: int, minute: int) -> float:
         """Decayed count of units with this gram (the eviction floor if unknown)."""

@@ -3,6 +3,11 @@
 Only customer voice counts: chat turns written by an agent give no signal. A chat
 conversation is one *unit*: its customer turns in the same minute count once for a key, so
 a customer who writes five lines is one voice, not five.
+
+A message the taxonomy finds no topic in counts for the pseudo-topic :data:`OTHER`, so a
+rise of complaints about something the taxonomy does not know still shows as a volume
+spike (``other @ zalo``). The words of complaints (negative or complaint-flagged messages)
+are kept as term ids for the emerging-issue detector.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
-from flows.detect.phrases import StopList, default_stop_list, gram_ids
+from flows.detect.phrases import StopList, default_stop_list, gram_ids, term_ids
 from schemas.rows import StoredMessage
 
 #: Key types, as stored in ``alerts.key_type``.
@@ -22,8 +27,23 @@ TOPIC_CHANNEL = "topic_channel"
 TOPIC_BRAND = "topic_brand"
 TOPIC_PRODUCT = "topic_product"
 PHRASE = "phrase"
+TERMS = "terms"
+CASE = "case"
 KEY_TYPES = (TOPIC, TOPIC_CHANNEL, TOPIC_BRAND, TOPIC_PRODUCT)
-_DEPTH = {TOPIC: 0, TOPIC_CHANNEL: 1, TOPIC_BRAND: 1, TOPIC_PRODUCT: 2}
+_DEPTH = {
+    TOPIC: 0,
+    TOPIC_CHANNEL: 1,
+    TOPIC_BRAND: 1,
+    TOPIC_PRODUCT: 2,
+    PHRASE: 0,
+    TERMS: 0,
+    CASE: 3,
+}
+
+#: The pseudo-topic of customer messages in which the taxonomy finds no topic.
+OTHER = "other"
+#: The flag the enricher sets on a message reporting a problem.
+COMPLAINT = "complaint"
 
 
 class Key(NamedTuple):
@@ -82,8 +102,10 @@ class Signal:
     ``negative_topics`` are the topics the message is negative about (the topic-level
     sentiment of the enricher). ``grams`` are the ids of its candidate phrases
     (:func:`flows.detect.phrases.gram_ids`; an ``array`` of 64-bit ids in the flow).
-    ``watermark`` is set by the window clock when the message arrives behind its watermark
-    (it is then a late item).
+    ``terms`` are the ids of the words and word pairs of a complaint
+    (:func:`flows.detect.phrases.term_ids`; empty for other messages). ``flags`` are the
+    enricher's flags. ``watermark`` is set by the window clock when the message arrives
+    behind its watermark (it is then a late item).
 
     The detector keeps the signals of its last minutes, so the two texts, read only to
     describe an alert, are kept as UTF-8 (a third of the size of a ``str`` holding emoji)
@@ -102,6 +124,8 @@ class Signal:
     negative: bool
     created_at: datetime
     grams: Sequence[int]
+    terms: Sequence[int]
+    flags: tuple[str, ...]
     watermark: datetime | None
     _text: bytes
     _normalized: bytes
@@ -123,11 +147,14 @@ class Signal:
         text_normalized: str,
         grams: Sequence[int],
         watermark: datetime | None = None,
+        terms: Sequence[int] = (),
+        flags: tuple[str, ...] = (),
     ) -> None:
         self.id, self.unit, self.origin, self.source = id, unit, origin, source
         self.channel, self.brand, self.product = channel, brand, product
         self.topics, self.negative_topics, self.negative = topics, negative_topics, negative
         self.created_at, self.grams, self.watermark = created_at, grams, watermark
+        self.terms, self.flags = terms, flags
         self._text = text.encode("utf-8")
         self._normalized = text_normalized.encode("utf-8")
 
@@ -144,6 +171,11 @@ class Signal:
     def __deepcopy__(self, memo: dict[int, object]) -> Signal:
         """Signals are values once windowed: recovery snapshots share them, not copy them."""
         return self
+
+    @property
+    def complaint(self) -> bool:
+        """Negative, or flagged as reporting a problem."""
+        return self.negative or COMPLAINT in self.flags
 
     @property
     def minute(self) -> int:
@@ -175,11 +207,19 @@ def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) ->
     hundred thousand), so they are made compact: repeated strings and topic tuples are
     shared, gram ids are packed 8 bytes each.
     """
-    negative_topics = tuple(
-        topic
-        for topic, sentiment in zip(row.topics, row.topic_sentiments, strict=False)
-        if sentiment == "negative"
-    )
+    negative = row.sentiment == "negative"
+    topics: tuple[str, ...] = tuple(dict.fromkeys(row.topics)) or (OTHER,)
+    if row.topics:
+        negative_topics = tuple(
+            topic
+            for topic, sentiment in zip(row.topics, row.topic_sentiments, strict=False)
+            if sentiment == "negative"
+        )
+    else:
+        negative_topics = (OTHER,) if negative else ()
+    flags = _shared(tuple(row.flags))
+    complaint = negative or COMPLAINT in flags
+    text = row.text_normalized
     return Signal(
         id=row.id,
         unit=row.conversation_id or row.id,
@@ -188,17 +228,20 @@ def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) ->
         channel=_shared(row.channel),
         brand=_shared(row.brand),
         product=_shared(row.product),
-        topics=_shared(tuple(dict.fromkeys(row.topics))),
+        topics=_shared(topics),
         negative_topics=_shared(negative_topics),
-        negative=row.sentiment == "negative",
+        negative=negative,
         created_at=row.created_at,
         text=row.text,
-        text_normalized=row.text_normalized,
-        grams=array("Q", gram_ids(row.text_normalized, stops)),
+        text_normalized=text,
+        grams=array("Q", gram_ids(text, stops)),
+        terms=array("Q", term_ids(text, stops)) if complaint else _NO_TERMS,
+        flags=flags,
     )
 
 
 _T = TypeVar("_T", str, tuple[str, ...])
+_NO_TERMS: tuple[int, ...] = ()
 
 #: Strings and tuples shared between signals (channels, brands, products, topic sets).
 _SHARED: dict[object, object] = {}

@@ -146,6 +146,24 @@ def half_life_factor(minutes: float) -> float:
     return 0.5 ** (1.0 / minutes)
 
 
+#: Beyond this many half-lives a decayed value is 0 (and no power overflows or underflows).
+_MAX_HALF_LIVES = 1000.0
+
+
+def decay(half_life: float, minutes: float) -> float:
+    """The factor a value decays by over ``minutes`` (0 after very long gaps, 1 for none).
+
+    Safe for any gap, however long (an event-time jump of centuries gives 0, not an
+    ``OverflowError``).
+    """
+    if minutes <= 0:
+        return 1.0
+    halves = minutes / half_life
+    if halves >= _MAX_HALF_LIVES:
+        return 0.0
+    return 0.5**halves
+
+
 @dataclass(slots=True)
 class EwMeanVar:
     """Exponentially weighted mean and variance of a per-minute series (West's update).

@@ -185,12 +185,32 @@ def test_keys_not_seen_for_a_long_time_are_forgotten() -> None:
     assert detector.keys == {} and detector.stats.evicted > 20
 
 
-def test_the_key_table_stays_within_max_keys_and_busy_keys_keep_alerting() -> None:
+def test_one_off_products_stay_candidates_within_their_table_and_busy_keys_keep_alerting() -> None:
     minutes = minutes_of(130, extra=incident(80, 92))
     for minute, signals in enumerate(minutes):  # 20 one-off products a minute: 2,600 keys
         signals += [
             make_signal(10_000_000 + minute * 100 + j, minute, product=f"rare {minute}-{j}")
             for j in range(20)
+        ]
+    _, unbounded = detect(minutes)
+    config = replace(CONFIG, candidate_keys=300)
+    detector = Detector(config)
+    bounded = []
+    for minute, signals in enumerate(minutes):
+        bounded += detector.process(START_MINUTE + minute, signals)
+        assert len(detector.table.candidates) <= 300
+        assert not any(k.product.startswith("rare") for k in detector.keys)  # never promoted
+    assert detector.table.forgotten > 2000
+    assert [(r.id, r.revision) for r in bounded] == [(r.id, r.revision) for r in unbounded]
+    assert any(r.kind == "volume_spike" for r in bounded)
+
+
+def test_keys_with_state_stay_within_max_keys_and_busy_keys_keep_alerting() -> None:
+    minutes = minutes_of(130, extra=incident(80, 92))
+    for minute, signals in enumerate(minutes):  # products of 3 messages: each gets state
+        signals += [
+            make_signal(20_000_000 + minute * 100 + j, minute, product=f"trio {minute}-{j // 3}")
+            for j in range(21)
         ]
     _, unbounded = detect(minutes)
     config = replace(CONFIG, max_keys=150)
@@ -199,7 +219,7 @@ def test_the_key_table_stays_within_max_keys_and_busy_keys_keep_alerting() -> No
     for minute, signals in enumerate(minutes):
         bounded += detector.process(START_MINUTE + minute, signals)
         assert len(detector.keys) <= 150
-    assert detector.stats.dropped > 2000
+    assert detector.stats.dropped > 700  # 910 products got state: most were dropped
     assert [(r.id, r.revision) for r in bounded] == [(r.id, r.revision) for r in unbounded]
     assert any(r.kind == "volume_spike" for r in bounded)
 
@@ -222,10 +242,15 @@ def test_overlapping_grams_of_one_burst_are_clustered() -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"max_keys": 0}, "max_keys must be at least 1"),
-        ({"history_minutes": 4}, "history_minutes must exceed persist_n"),
-        ({"wait_s": -1.0}, "wait_s must be a number >= 0"),
+        ({"max_keys": 0}, r"max_keys \(VOC_DETECT_MAX_KEYS\) must be at least 1"),
+        ({"history_minutes": 4}, r"history_minutes \(VOC_DETECT_HISTORY_MINUTES\) must exceed"),
+        ({"wait_s": -1.0}, r"wait_s \(VOC_DETECT_WAIT_S\) must be a number >= 0"),
         ({"persist_k": 5}, "persist_k <= persist_n"),
+        ({"scales": (15, 5)}, "scales .* must be distinct and increasing"),
+        ({"scales": (1, 5)}, "scales .* must be whole minutes from 2 to 1440"),
+        ({"share_half_life": 0.0}, "share_half_life .* must be above 0"),
+        ({"false_alarms_per_day": 0.0}, "false_alarms_per_day .* must be above 0"),
+        ({"fire_score": float("nan")}, "fire_score .* must be"),
     ],
 )
 def test_settings_that_cannot_work_are_refused(change: dict[str, Any], match: str) -> None:
