@@ -17,10 +17,11 @@ its ground truth:
 Scoring:
 
 - an alert *matches* an incident when it opened within ``[start, end + grace]`` (event
-  time) and either its key is compatible (same topic; its channel and brand, where set, do
-  not contradict the incident's; a phrase alert without a topic matches a phrase burst
-  with the same phrase) or, for a replay, at least half of its sample messages are the
-  incident's; an alert matches at most one incident (the most specific, then the latest);
+  time) and either at least half of its sample messages are the incident's (the ground
+  truth lists them) or its key is compatible (same topic; its channel and brand, where
+  set, do not contradict the incident's; a phrase alert without a topic matches a phrase
+  burst with the same phrase); an alert matches at most one incident (the most specific,
+  then the latest);
 - *recall*: incidents with at least one matching alert, over incidents; *delay*: from the
   incident start to the opening of its first matching alert; both by the incident key's
   baseline rate;
@@ -111,7 +112,21 @@ def plan(seed: int, days: float, per_day: int, incidents: int, warmup_h: float) 
             surges=surges,
         )
     )
-    return Plan(simulator, simulator.ground_truth(), scored_start, end, days)
+    truth = simulator.ground_truth()
+    ids = incident_messages(simulator)
+    for entry in truth:
+        if entry["kind"] != "surge":
+            entry["message_ids"] = sorted(ids.get(entry["id"], ()))
+    return Plan(simulator, truth, scored_start, end, days)
+
+
+def incident_messages(simulator: Simulator) -> dict[str, set[str]]:
+    """The ids of the messages each incident added (from the simulator's own truth)."""
+    out: dict[str, set[str]] = {}
+    for message, truth in simulator.labelled():
+        if truth.origin == "incident" and truth.event_id:
+            out.setdefault(truth.event_id, set()).add(message["id"])
+    return out
 
 
 def _time(text: str | datetime) -> datetime:

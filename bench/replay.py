@@ -11,7 +11,9 @@ many keys get well under 0.2 messages a minute.
 Incidents are extra messages drawn from the labelled complaints of one *topic*: a corpus
 topic (``delivery``, ``account_security``...) where the corpus is given, or an aspect of a
 public set (``phone_battery``, ``hotel_rooms_cleanliness``...), which no taxonomy topic
-covers. Each is confined to a channel, a brand or neither, and adds ``(x - 1)`` times its
+covers; a complaint is a text negative about that topic and nothing else (see
+:class:`Labelled`). The topic's group (corpus, phone, hotel) is drawn first, then a topic
+of it. Each is confined to a channel, a brand or neither, and adds ``(x - 1)`` times its
 key's baseline (the labelled complaints of that topic in that scope: ``x`` from 2 to 10)
 and at least 2 messages a minute, for 10 to 30 minutes. The ground truth lists, for each
 incident, its window, scope, key baseline, added rate and the ids of its messages (so an
@@ -64,12 +66,26 @@ MIN_TEXTS = 25
 
 @dataclass(frozen=True, slots=True)
 class Labelled:
-    """One labelled text: its complaints' topics (negative ones), rating, where from."""
+    """One labelled text: the topics it is negative about, rating, where from.
+
+    ``complaint`` is the one topic it is a complaint about, when it is one: a corpus
+    message negative (or flagged a complaint) about that topic alone, or a public review
+    of at most ``COMPLAINT_WORDS`` words negative about that aspect and about nothing else
+    and positive about nothing (a long review that praises the pool and regrets the
+    breakfast is not a breakfast complaint). Incidents are drawn from these.
+    """
 
     text: str
     topics: tuple[str, ...]
     rating: int | None
     origin: str
+    complaint: str = ""
+
+
+#: A public review longer than this is not taken as a complaint about one aspect.
+COMPLAINT_WORDS = 45
+#: How often an incident's topic comes from each group of labelled texts, when present.
+GROUPS = {"cx": 0.5, "phone": 0.3, "hotel": 0.2}
 
 
 def _aspect_topic(data_set: str, aspect: str) -> str:
@@ -97,9 +113,9 @@ def load_labelled(data: Path | None, corpus: Path | None) -> list[Labelled]:
                 if not text or text in seen:
                     continue
                 seen.add(text)
-                out.append(
-                    Labelled(text, _negative_topics(data_set, record), _rating(record), data_set)
-                )
+                topics = _negative_topics(data_set, record)
+                complaint = _complaint(data_set, record, topics, text)
+                out.append(Labelled(text, topics, _rating(record), data_set, complaint))
     return out
 
 
@@ -115,6 +131,28 @@ def _negative_topics(data_set: str, record: dict[str, Any]) -> tuple[str, ...]:
         and a.get("aspect") not in ("OTHERS", "GENERAL")
         and not str(a.get("aspect", "")).endswith("#GENERAL")
     )
+
+
+def _complaint(data_set: str, record: dict[str, Any], topics: tuple[str, ...], text: str) -> str:
+    """The one topic a labelled text complains about ('' when it is not such a complaint)."""
+    if len(topics) != 1:
+        return ""
+    if data_set == "cx":
+        complaint = record.get("sentiment") == "negative" or "complaint" in (
+            record.get("flags") or ()
+        )
+        return topics[0] if complaint else ""
+    feelings = [a.get("sentiment") for a in record.get("aspects") or ()]
+    if "positive" in feelings or len(text.split()) > COMPLAINT_WORDS:
+        return ""
+    return topics[0]
+
+
+def group_of(topic: str, origin: str) -> str:
+    """The group a topic's incidents are drawn for: cx, phone or hotel."""
+    if origin == "cx":
+        return "cx"
+    return "hotel" if topic.startswith("hotel_") else "phone"
 
 
 def _rating(record: dict[str, Any]) -> int | None:
@@ -252,10 +290,13 @@ def plan_replay(
     mix = Mix(rng)
     pool = list(labelled)
     by_topic: dict[str, list[Labelled]] = {}
+    complaints: dict[str, list[Labelled]] = {}
     for item in pool:
         for topic in item.topics:
             by_topic.setdefault(topic, []).append(item)
-    topics = {t: len(v) for t, v in by_topic.items() if len(v) >= MIN_TEXTS}
+        if item.complaint:
+            complaints.setdefault(item.complaint, []).append(item)
+    topics = {t: len(v) for t, v in complaints.items() if len(v) >= MIN_TEXTS}
     messages: list[dict[str, Any]] = []
     per_minute = per_day / 1440.0
     minute = start
@@ -273,7 +314,16 @@ def plan_replay(
             n += 1
         minute += timedelta(minutes=1)
     truth = _incidents(
-        rng, mix, pool, by_topic, topics, incidents, scored_start, end, per_minute, known_topics
+        rng,
+        mix,
+        pool,
+        (by_topic, complaints),
+        topics,
+        incidents,
+        scored_start,
+        end,
+        per_minute,
+        known_topics,
     )
     for incident in truth:
         messages += incident.pop("_messages")
@@ -285,7 +335,7 @@ def _incidents(
     rng: random.Random,
     mix: Mix,
     pool: Sequence[Labelled],
-    by_topic: dict[str, list[Labelled]],
+    texts_of: tuple[dict[str, list[Labelled]], dict[str, list[Labelled]]],
     topics: dict[str, int],
     count: int,
     start: datetime,
@@ -295,18 +345,19 @@ def _incidents(
 ) -> list[dict[str, Any]]:
     if not topics or count <= 0:
         return []
-    names = sorted(topics)
-    known = [t for t in names if t in known_topics]
-    unknown = [t for t in names if t not in known_topics]
+    by_topic, complaints = texts_of
+    groups: dict[str, list[str]] = {}
+    for topic in sorted(topics):
+        groups.setdefault(group_of(topic, complaints[topic][0].origin), []).append(topic)
+    names = sorted(groups)
+    weights = [GROUPS[g] for g in names]
     span = (end - start).total_seconds()
     margin = min(1800.0, span * 0.05)
     stratum = (span - 2 * margin) / count
     out = []
     for k in range(count):
-        if known and unknown:
-            topic = rng.choice(known if rng.random() < 0.6 else unknown)
-        else:
-            topic = rng.choice(known or unknown)
+        group = groups[rng.choices(names, weights)[0]]
+        topic = rng.choices(group, [math.sqrt(topics[t]) for t in group])[0]
         scope_kind = rng.choices([s for s, _w in SCOPES], [w for _s, w in SCOPES])[0]
         scope = Scope(scope_kind)
         if scope_kind == "channel":
@@ -324,7 +375,7 @@ def _incidents(
         baseline = traffic * topic_share * scope.share(mix.brand_share)
         x = rng.uniform(2.0, 10.0)
         added = max((x - 1.0) * baseline, rng.uniform(2.0, 3.0))
-        texts = list(by_topic[topic])
+        texts = list(complaints[topic])
         rng.shuffle(texts)
         prefix = f"inc{k + 1:02d}"
         messages = []

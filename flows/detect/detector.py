@@ -107,7 +107,7 @@ from flows.detect.describe import (
 )
 from flows.detect.keys import KeyState, KeyTable
 from flows.detect.monitors import FIRE, ONE_MINUTE, RESOLVE, Traffic, VolumeMonitor
-from flows.detect.signals import PHRASE, TERMS, TOPIC, Key, Signal
+from flows.detect.signals import OTHER, PHRASE, TERMS, TOPIC, Key, Signal
 from flows.detect.stats import binomial_score, poisson_score
 from flows.detect.terms import Issue, TermBursts, group_terms, term_texts
 from schemas.rows import AlertRow
@@ -137,44 +137,42 @@ class MinuteData:
     @classmethod
     def build(cls, minute: int, records: Sequence[Signal]) -> MinuteData:
         """Count units per key, negative units per key, units per gram and per term."""
-        units: dict[Key, set[str]] = {}
-        negatives: dict[Key, set[str]] = {}
+        by_unit: dict[str, list[Signal]] = {}
+        for record in records:
+            found = by_unit.get(record.unit)
+            if found is None:
+                by_unit[record.unit] = [record]
+            else:
+                found.append(record)
+        units: dict[Key, int] = {}
+        negatives: dict[Key, int] = {}
         grams: Counter[int] = Counter()
         terms: Counter[int] = Counter()
-        unit_grams: dict[str, set[int]] = {}
-        unit_terms: dict[str, set[int]] = {}
-        for record in records:
-            unit = record.unit
-            for key in record.counted_keys():
-                units.setdefault(key, set()).add(unit)
-                if key.topic in record.negative_topics:
-                    negatives.setdefault(key, set()).add(unit)
-            seen = unit_grams.get(unit)
-            if seen is None:
-                unit_grams[unit] = set(record.grams)
+        complaints = 0
+        for group in by_unit.values():
+            if len(group) == 1:  # most units: one message
+                record = group[0]
+                keys: Iterable[Key] = record.counted_keys()
+                negative: Iterable[Key] = record.keyed_negatives()
                 grams.update(record.grams)
-            else:
-                new = set(record.grams) - seen
-                seen |= new
-                grams.update(new)
-            if record.terms:
-                known = unit_terms.get(unit)
-                if known is None:
-                    unit_terms[unit] = set(record.terms)
+                if record.terms:
                     terms.update(record.terms)
-                else:
-                    fresh = set(record.terms) - known
-                    known |= fresh
-                    terms.update(fresh)
-        return cls(
-            minute,
-            len(unit_grams),
-            {key: len(members) for key, members in units.items()},
-            {key: len(members) for key, members in negatives.items()},
-            grams,
-            len(unit_terms),
-            terms,
-        )
+                    complaints += 1
+            else:  # a conversation's turns of the minute count once
+                keys = {k for r in group for k in r.counted_keys()}
+                negative = {k for r in group for k in r.keyed_negatives()}
+                grams.update({g for r in group for g in r.grams})
+                unit_terms = {t for r in group for t in r.terms}
+                if unit_terms:
+                    terms.update(unit_terms)
+                    complaints += 1
+            get = units.get
+            for key in keys:
+                units[key] = get(key, 0) + 1
+            get = negatives.get
+            for key in negative:
+                negatives[key] = get(key, 0) + 1
+        return cls(minute, len(by_unit), units, negatives, grams, complaints, terms)
 
 
 @dataclass(slots=True)
@@ -338,7 +336,7 @@ class Detector:
     ) -> None:
         config, traffic, thresholds = self.config, self.traffic, self.thresholds
         event = state.all.step(minute, x, traffic, config, thresholds)
-        if event:
+        if event and not (event == FIRE and key.topic == OTHER):
             volume_events.append((key, ALL, event))
         if y or state.complaints.trigger.hot:
             event = state.complaints.step(minute, y, traffic, config, thresholds)
@@ -528,7 +526,7 @@ class Detector:
         if monitor.trigger.scale != ONE_MINUTE:
             window = monitor.best_window()
             if window is not None:
-                return monitor.first_active(window), window.minute
+                return window.onset, window.minute
         hot = [m.minute for m in monitor.recent if m.elevated]
         if hot:
             return min(hot), max(hot)
@@ -779,7 +777,7 @@ class Detector:
         expected = sum(m.expected for m in track.recent if m.elevated) or expected
         key = Key(
             PHRASE,
-            dominant(t for r in members for t in r.topics[:1]),
+            dominant(_named_topic(r) for r in members),
             channel=dominant(r.channel for r in members),
             brand=dominant(r.brand for r in members if r.brand),
         )
@@ -806,6 +804,30 @@ class Detector:
             ),
             None,
         )
+
+    def _explains_issue(self, issue: Issue, active: Sequence[Alert]) -> Alert | None:
+        """The active alert whose messages explain an issue's bursting, if one does.
+
+        The strongest term's complaints of the last minutes that an alert covers are taken
+        out of its window count: if what is left no longer reaches ``issue_fire_score``,
+        that alert's incident is the issue (its words are the incident's words).
+        """
+        if not active:
+            return None
+        strongest = issue.strongest
+        term = strongest.term
+        holding = [r for d in self.history for r in d.records if term in r.terms]
+        best: tuple[int, Alert] | None = None
+        for alert in active:
+            covered = len({r.unit for r in holding if alert.covers(r)})
+            if covered and (best is None or covered > best[0]):
+                best = (covered, alert)
+        if best is None:
+            return None
+        left = strongest.observed - best[0]
+        if poisson_score(left, strongest.expected) < self.config.issue_fire_score:
+            return best[1]
+        return None
 
     def _grows_with_its_keys(self, members: list[Signal], observed: float, expected: float) -> bool:
         """Whether a phrase only rises as fast as a key holding most of its messages.
@@ -864,7 +886,8 @@ class Detector:
                     alert.terms_ranked = tuple(ranked[:MAX_ISSUE_TERMS])
                     alert.terms = frozenset(alert.terms_ranked)
                 return
-        owner = self._owner(members, (a for a in active if a.kind != EMERGING_ISSUE))
+        others = [a for a in active if a.kind != EMERGING_ISSUE]
+        owner = self._owner(members, others) or self._explains_issue(issue, others)
         if owner is not None:
             self.stats.absorbed[EMERGING_ISSUE] += 1
             if owner.status == "open" and not owner.issue_terms:
@@ -880,7 +903,7 @@ class Detector:
             return
         key = Key(
             TERMS,
-            dominant(t for r in members for t in r.topics[:1]),
+            dominant(_named_topic(r) for r in members),
             channel=dominant(r.channel for r in members),
             brand=dominant(r.brand for r in members if r.brand),
         )
@@ -1019,3 +1042,9 @@ class Detector:
             terms=alert.top_terms,
             labels=self.labels,
         )
+
+
+def _named_topic(record: Signal) -> str:
+    """A message's first taxonomy topic ('' when the taxonomy found none)."""
+    topic = record.topics[0] if record.topics else ""
+    return "" if topic == OTHER else topic

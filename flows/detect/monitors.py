@@ -36,11 +36,20 @@ from __future__ import annotations
 
 import copy
 import math
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from flows.detect.config import DetectConfig
-from flows.detect.stats import EwMeanVar, binomial_score, decay, half_life_factor, poisson_score
+from flows.detect.stats import (
+    EwMeanVar,
+    MinuteCounts,
+    binomial_score,
+    decay,
+    half_life_factor,
+    poisson_score,
+)
 
 FIRE = "fire"
 RESOLVE = "resolve"
@@ -175,8 +184,7 @@ class Trigger:
         return Trigger(list(self.elevated), self.hot, self.hot_since, self.quiet_run, self.scale)
 
 
-@dataclass(frozen=True, slots=True)
-class Minute:
+class Minute(NamedTuple):
     """One minute of one key as a monitor scored it (a value: snapshots share it)."""
 
     minute: int
@@ -185,19 +193,20 @@ class Minute:
     score: float
     elevated: bool
 
-    def __deepcopy__(self, memo: dict[int, object]) -> Minute:
-        return self
 
+class WindowScore(NamedTuple):
+    """A sliding window of ``scale`` minutes ending at ``minute``: counts and score.
 
-@dataclass(frozen=True, slots=True)
-class WindowScore:
-    """A sliding window of ``scale`` minutes ending at ``minute``: counts and score."""
+    ``onset`` is where the rise began inside the window: the minute after the lowest point
+    of the running excess (observed minus expected, minute by minute).
+    """
 
     scale: int
     minute: int
     observed: float
     expected: float
     score: float
+    onset: int
 
     @property
     def first(self) -> int:
@@ -211,8 +220,7 @@ class VolumeMonitor:
 
     ``updated`` is the last minute applied to the state; ``before`` is the decayed traffic
     total before the key's first minute (its baseline counts traffic from then on).
-    ``counts`` holds ``(minute, units)`` of the minutes with messages within the longest
-    scale; ``recent`` the last ``persist_n`` minutes as scored (quiet minutes filled in when
+    ``counts`` holds the units of the minutes with messages within the longest scale; ``recent`` the last ``persist_n`` minutes as scored (quiet minutes filled in when
     the key is next read); ``windows`` the latest window scores, one per scale.
     """
 
@@ -224,7 +232,7 @@ class VolumeMonitor:
     count: EwMeanVar = field(default_factory=EwMeanVar)
     dispersion: EwMeanVar = field(default_factory=EwMeanVar)
     recent: list[Minute] = field(default_factory=list)
-    counts: list[tuple[int, int]] = field(default_factory=list)
+    counts: MinuteCounts = field(default_factory=MinuteCounts)
     windows: tuple[WindowScore, ...] = ()
     watched: bool = False
     short: bool = False
@@ -251,8 +259,15 @@ class VolumeMonitor:
         been stepped in it, else the one before): the key's own count decays lazily.
         """
         hl = config.share_half_life
-        everything, at = traffic.through(self.updated)
-        own = self.share_x * decay(hl, at - self.updated)
+        if self.updated >= traffic.minute:  # stepped this minute: as of it
+            at = self.updated
+            everything = traffic.before * half_life_factor(hl) + traffic.current
+            own = self.share_x
+        else:
+            at = traffic.minute - 1
+            everything = traffic.before
+            gap = at - self.updated
+            own = self.share_x * (half_life_factor(hl) ** gap if gap < 1000 else decay(hl, gap))
         lived = at - self.first_minute + 1
         if lived <= 0:
             return own, 0.0
@@ -292,21 +307,14 @@ class VolumeMonitor:
         self._trim(minute, config)
 
     def _trim(self, minute: int, config: DetectConfig) -> None:
-        oldest = minute - config.longest_scale
-        if self.counts and self.counts[0][0] <= oldest:
-            self.counts = [c for c in self.counts if c[0] > oldest]
+        longest = config.longest_scale
+        self.counts.trim(minute - longest + 1, longest)
 
     # -- windows -------------------------------------------------------------------------
 
     def observed(self, first: int, last: int) -> int:
         """Units of the key from minute ``first`` to ``last`` (within the longest scale)."""
-        total = 0
-        for minute, x in reversed(self.counts):
-            if minute < first:
-                break
-            if minute <= last:
-                total += x
-        return total
+        return self.counts.total(first, last)
 
     def window(
         self, first: int, last: int, traffic: Traffic, config: DetectConfig
@@ -342,7 +350,7 @@ class VolumeMonitor:
         if scale != ONE_MINUTE:
             found = next((w for w in self.windows if w.scale == scale), None)
             if found is not None:
-                return found.observed, found.expected, found.score, self.first_active(found)
+                return found.observed, found.expected, found.score, found.onset
         if any(m.elevated for m in self.recent):
             observed, expected, score = self.score_window(config)
             first = next(m.minute for m in self.recent if m.elevated)
@@ -356,7 +364,8 @@ class VolumeMonitor:
 
     def first_active(self, window: WindowScore) -> int:
         """The first minute of ``window`` in which the key had messages."""
-        return next((m for m, _x in self.counts if m >= window.first), window.minute)
+        found = self.counts.first_from(window.first)
+        return window.minute if found is None else found
 
     def best_window(self) -> WindowScore | None:
         """The latest window score of the firing scale, or the strongest one."""
@@ -377,59 +386,56 @@ class VolumeMonitor:
         ``thresholds`` is the score a window of each longer scale must reach to fire (its
         share of the false-alarm budget, :meth:`DetectConfig.scale_threshold`).
         """
-        self.catch_up(minute - 1, traffic, config)
-        total = traffic.total(minute)
-        rest = max(total - x, 0)
+        if self.updated < minute - 1:
+            self.catch_up(minute - 1, traffic, config)
         rate = self.rate(traffic, config)
-        e = rate * rest
-        phi = self.phi()
-        warm = self.warm(minute, config)
+        e = rate * max(traffic.total(minute) - x, 0)
+        counts, trigger, recent = self.counts, self.trigger, self.recent
         if x:
-            self.counts.append((minute, x))
+            counts.add(minute, x)
+            self.last_seen = minute
+        warm = minute - self.first_minute >= config.warmup and self.share_x >= config.min_baseline
         score = 0.0
         elevated = False
-        if (
-            x >= config.min_minute_volume
-            and x >= config.min_ratio * e
-            and warm
-            and x >= self.count.mean + config.count_z * math.sqrt(max(self.count.mean, 1.0) * phi)
-        ):
-            score = poisson_score(x / phi, max(e, config.expected_floor) / phi)
-            elevated = score >= config.elevated_score
-        self.recent.append(Minute(minute, x, e, score, elevated))
-        if len(self.recent) > config.persist_n:
-            del self.recent[0]
+        phi = self.phi()
+        if x >= config.min_minute_volume and x >= config.min_ratio * e and warm:
+            mean = self.count.mean
+            if x >= mean + config.count_z * math.sqrt(max(mean, 1.0) * phi):
+                score = poisson_score(x / phi, max(e, config.expected_floor) / phi)
+                elevated = score >= config.elevated_score
+        recent.append(Minute(minute, x, e, score, elevated))
+        if len(recent) > config.persist_n:
+            del recent[0]
         fire = False
         scale = ONE_MINUTE
         if elevated:
             observed, _expected, window = self.score_window(config)
-            persistent = self.trigger.elevated_count(minute, config) + 1 >= config.persist_k
+            persistent = trigger.elevated_count(minute, config) + 1 >= config.persist_k
             fire = observed >= config.min_volume and (
                 (persistent and window >= config.fire_score)
                 or (score >= config.strong_score and x >= config.min_volume)
             )
-        if warm:
+        longest = config.longest_scale
+        if warm and counts.total(minute - longest + 1, minute) >= config.scale_watch_volume:
             self.windows, self.watched, self.short = self._windows(minute, rate, traffic, config)
-        else:
+        elif self.windows or self.watched:
             self.windows, self.watched, self.short = (), False, False
-        if not fire and not self.trigger.hot:
+        if not fire and not trigger.hot:
             for found in self.windows:
                 if found.score >= thresholds.get(found.scale, math.inf):
                     fire, scale = True, found.scale
                     break
-        quiet = (x < max(config.min_ratio * e, e + 2.0 * math.sqrt(e * phi)) or x < 2) and not (
-            self.trigger.scale != ONE_MINUTE and self.active(config)
-        )
-        event = self.trigger.step(minute, elevated, fire, quiet, config)
+        quiet = x < 2 or x < max(config.min_ratio * e, e + 2.0 * math.sqrt(e * phi))
+        if quiet and trigger.hot and trigger.scale != ONE_MINUTE and self.short:
+            quiet = False
+        event = trigger.step(minute, elevated, fire, quiet, config)
         if event == FIRE:
-            self.trigger.scale = scale
+            trigger.scale = scale
         elif event == RESOLVE:
             self.settled = minute  # longer windows start after what was alerted on
         self._learn(minute, x, e, elevated, config)
-        if x:
-            self.last_seen = minute
         self.updated = minute
-        self._trim(minute, config)
+        counts.trim(minute - longest + 1, longest)
         return event
 
     def _windows(
@@ -445,14 +451,19 @@ class VolumeMonitor:
         floor = config.scale_expected_floor
         phi = self.phi() if self.dispersion.weight >= 30.0 else 1.0
         mean = self.count.mean
+        minutes, totals = self.counts.minutes, self.counts.totals
+        end = totals[-1] if totals else 0
+        windows = traffic.windows
+        watch = config.scale_watch_volume
         for scale in config.scales:
             first = minute - scale + 1
             if first <= self.settled:
                 continue  # the window still holds an incident that was alerted on
-            observed = self.observed(first, minute)
-            if observed < config.scale_watch_volume:
+            i = bisect_left(minutes, first)
+            observed = end - (totals[i - 1] if i else 0)
+            if observed < watch:
                 continue
-            expected = rate * max(traffic.windows.get(scale, 0) - observed, 0)
+            expected = rate * max(windows.get(scale, 0) - observed, 0)
             base = max(expected, floor * scale)
             if observed <= base + 2.0 * math.sqrt(base * phi) + 1.0:
                 continue  # cheap: the score would be low
@@ -470,7 +481,7 @@ class VolumeMonitor:
                 or observed - expected < config.scale_min_excess
             ):
                 continue
-            busiest = max(x for m, x in self.counts if m > minute - scale)
+            busiest = max(x for _m, x in self.counts.items(first))
             if busiest > config.scale_max_minute_share * observed:
                 continue  # one minute's burst: the one-minute path judges it
             tail = max(scale // 3, min(scale, 5))
@@ -478,8 +489,21 @@ class VolumeMonitor:
             recent_expected = rate * max(traffic.units(minute - tail + 1, minute) - recent, 0)
             if recent < 3 or recent < config.scale_min_ratio * recent_expected:
                 continue  # the rise is over: what is left is its past
-            out.append(WindowScore(scale, minute, observed, expected, score))
+            onset = self._onset(first, minute, rate, traffic)
+            out.append(WindowScore(scale, minute, observed, expected, score, onset))
         return tuple(out), watched, short
+
+    def _onset(self, first: int, last: int, rate: float, traffic: Traffic) -> int:
+        """The minute after the lowest point of the running excess from ``first`` to ``last``."""
+        counts = dict(self.counts.items(first))
+        running = lowest = 0.0
+        onset = first
+        for minute in range(first, last + 1):
+            x = counts.get(minute, 0)
+            running += x - rate * max(traffic.total(minute) - x, 0)
+            if running < lowest:
+                lowest, onset = running, minute + 1
+        return min(onset, last)
 
     def active(self, config: DetectConfig) -> bool:
         """Whether the shortest longer scale's window is still well above expectation."""
@@ -499,7 +523,7 @@ class VolumeMonitor:
             replace(self.count),
             replace(self.dispersion),
             list(self.recent),
-            list(self.counts),
+            copy.deepcopy(self.counts),
             self.windows,
             self.watched,
             self.short,

@@ -6,7 +6,8 @@ a customer who writes five lines is one voice, not five.
 
 A message the taxonomy finds no topic in counts for the pseudo-topic :data:`OTHER`, so a
 rise of complaints about something the taxonomy does not know still shows as a volume
-spike (``other @ zalo``). The words of complaints (negative or complaint-flagged messages)
+spike of complaints (``other @ zalo``); the volume of all its messages (greetings,
+thanks, chit-chat) is learned but never alerts. The words of complaints (negative or complaint-flagged messages)
 are kept as term ids for the emerging-issue detector.
 """
 
@@ -182,17 +183,40 @@ class Signal:
         """Event-time minute index (minutes since the Unix epoch, UTC)."""
         return int(self.created_at.timestamp() // 60)
 
-    def counted_keys(self) -> Iterator[Key]:
-        """Every key this message counts for."""
-        for topic in self.topics:
-            yield Key(TOPIC, topic)
-            yield Key(TOPIC_CHANNEL, topic, channel=self.channel)
-            if self.brand:
-                yield Key(TOPIC_BRAND, topic, brand=self.brand)
-                if self.product:
-                    yield Key(TOPIC_PRODUCT, topic, brand=self.brand, product=self.product)
-            elif self.product:
-                yield Key(TOPIC_PRODUCT, topic, product=self.product)
+    def counted_keys(self) -> tuple[Key, ...]:
+        """Every key this message counts for (the same tuple for messages alike)."""
+        where = (self.topics, self.channel, self.brand, self.product)
+        found = _KEYS.get(where)
+        if found is None:
+            found = tuple(_keys_of(*where))
+            if len(_KEYS) >= _KEYS_MAX:
+                _KEYS.clear()
+            _KEYS[where] = found
+        return found
+
+    def keyed_negatives(self) -> tuple[Key, ...]:
+        """The keys this message counts for whose topic it is negative about."""
+        if not self.negative_topics:
+            return ()
+        negative = self.negative_topics
+        return tuple(k for k in self.counted_keys() if k.topic in negative)
+
+
+#: The keys of recent (topics, channel, brand, product) combinations, shared (bounded).
+_KEYS: dict[tuple[tuple[str, ...], str, str, str], tuple[Key, ...]] = {}
+_KEYS_MAX = 50_000
+
+
+def _keys_of(topics: tuple[str, ...], channel: str, brand: str, product: str) -> Iterator[Key]:
+    for topic in topics:
+        yield Key(TOPIC, topic)
+        yield Key(TOPIC_CHANNEL, topic, channel=channel)
+        if brand:
+            yield Key(TOPIC_BRAND, topic, brand=brand)
+            if product:
+                yield Key(TOPIC_PRODUCT, topic, brand=brand, product=product)
+        elif product:
+            yield Key(TOPIC_PRODUCT, topic, product=product)
 
 
 def is_customer_voice(row: StoredMessage) -> bool:

@@ -9,7 +9,8 @@ evicted, the largest evicted value the baseline of unknown terms, as for phrases
 counts of the last minutes, and scores every term seen this minute on the sliding windows
 of ``scales`` minutes: a term is *bursting* when a window holds at least
 ``term_min_count`` complaints with it, ``term_min_ratio`` times its expectation, at a
-Poisson score of ``term_score``.
+Poisson score of ``term_score``. The expectation uses the upper end of the baseline (its
+decayed count plus one standard error): a rare term's baseline is uncertain.
 
 :func:`group_terms` then groups the bursting terms by co-occurrence in the complaints of
 the last minutes (connected components of "the complaints of the rarer term mostly hold
@@ -23,6 +24,7 @@ to the number of terms ever seen.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from flows.detect.config import DetectConfig
 from flows.detect.phrases import term_spans
 from flows.detect.signals import Signal
-from flows.detect.stats import decay, poisson_score
+from flows.detect.stats import MinuteCounts, decay, poisson_score
 
 _RENORMALIZE_HALVES = 40.0
 _PRIOR = 0.5
@@ -64,7 +66,7 @@ class TermBursts:
     base_minute: int | None = None
     floor: float = 0.0
     first_minute: int | None = None
-    recent: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    recent: dict[int, MinuteCounts] = field(default_factory=dict)
     units: dict[int, int] = field(default_factory=dict)
     bursting: dict[int, TermWindow] = field(default_factory=dict)
     minute: int = 0
@@ -77,7 +79,7 @@ class TermBursts:
             self.base_minute,
             self.floor,
             self.first_minute,
-            {term: list(counts) for term, counts in self.recent.items()},
+            {term: copy.deepcopy(counts) for term, counts in self.recent.items()},
             dict(self.units),
             dict(self.bursting),
             self.minute,
@@ -126,14 +128,15 @@ class TermBursts:
         warm = self.warm(minute, config)
         bursting: dict[int, TermWindow] = {}
         recent = self.recent
+        oldest = minute - longest + 1
+        least = config.term_min_count
         for term, count in counts.items():
             mine = recent.get(term)
             if mine is None:
-                mine = recent[term] = []
-            mine.append((minute, count))
-            if mine[0][0] <= minute - longest:
-                del mine[: next(i for i, (m, _c) in enumerate(mine) if m > minute - longest)]
-            if not warm or count < 1:
+                mine = recent[term] = MinuteCounts()
+            mine.add(minute, count)
+            mine.trim(oldest, longest)
+            if not warm or mine.total(oldest, minute) < least:
                 continue
             found = self._score(term, mine, minute, windows, share_base, scale, config)
             if found is not None:
@@ -147,21 +150,20 @@ class TermBursts:
     def _score(
         self,
         term: int,
-        mine: list[tuple[int, int]],
+        mine: MinuteCounts,
         minute: int,
         windows: Mapping[int, int],
         share_base: float,
         scale: float,
         config: DetectConfig,
     ) -> TermWindow | None:
-        share = (self.table.get(term, self.floor) / scale + _PRIOR) / share_base
+        seen = self.table.get(term, self.floor) / scale
+        # the upper end of what the baseline allows: a term seen twice yesterday may well
+        # be four times as common, and a burst of it must beat that
+        share = (seen + _PRIOR + math.sqrt(seen + _PRIOR)) / share_base
         best: TermWindow | None = None
         for w in config.scales:
-            observed = 0
-            for m, c in reversed(mine):
-                if m <= minute - w:
-                    break
-                observed += c
+            observed = mine.total(minute - w + 1, minute)
             if observed < config.term_min_count:
                 continue
             expected = share * windows[w]
@@ -199,7 +201,7 @@ class TermBursts:
 
     def _prune(self, minute: int, longest: int) -> None:
         """Forget the recent counts of terms not seen within the longest scale."""
-        stale = [t for t, counts in self.recent.items() if counts[-1][0] <= minute - longest]
+        stale = [t for t, counts in self.recent.items() if (counts.last or 0) <= minute - longest]
         for term in stale:
             del self.recent[term]
 

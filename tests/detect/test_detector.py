@@ -256,3 +256,47 @@ def test_overlapping_grams_of_one_burst_are_clustered() -> None:
 def test_settings_that_cannot_work_are_refused(change: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         DetectConfig(**change)
+
+
+ACCOUNT = ("tài khoản bị hack", "acc của mình bị hack rồi", "bị hack mất tài khoản luôn")
+CODES = ("không nhận được mã otp", "otp gửi về số lạ", "mã otp cứ báo sai")
+MONEY = ("ví bị trừ tiền", "mất sạch tiền trong ví", "tiền bị rút mất")
+ANGER = ("tệ thật", "lỗi gì vậy trời", "dịch vụ tệ quá", "ai giúp với, lỗi quá")
+
+
+def takeover_wave(start: int, stop: int, rate: float) -> Extra:
+    """Complaints about something no topic covers, each worded its own way."""
+
+    def extra(rng: random.Random, minute: int) -> Iterator[dict[str, Any]]:
+        if not start <= minute < stop:
+            return
+        for message in incident_messages(rng, minute, rate, "", rng.choice(("shopee", "tiki"))):
+            parts = [rng.choice(ACCOUNT), rng.choice(CODES), rng.choice(MONEY)]
+            rng.shuffle(parts)
+            message["text"] = f"{', '.join(parts)}, {rng.choice(ANGER)}"
+            yield message
+
+    return extra
+
+
+def test_an_unknown_topic_in_varied_words_gives_one_emerging_issue_with_its_terms() -> None:
+    minutes = minutes_of(200, extra=takeover_wave(150, 170, 4.0))
+    _, rows = detect(minutes)
+    alerts = by_id(rows)
+    assert len(alerts) == 1, [(r.kind, r.summary) for r in rows]
+    revisions = next(iter(alerts.values()))
+    first, last = revisions[0], revisions[-1]
+    assert first.kind == "emerging_issue" and first.key_type == "terms"
+    assert START + timedelta(minutes=150) < first.opened_at <= START + timedelta(minutes=160)
+    terms = " ".join(first.top_terms)
+    assert "hack" in terms and "otp" in terms, first.top_terms
+    wave = {s.id for m in minutes[150:170] for s in m if "otp" in s.text}
+    assert set(first.sample_ids) <= wave and len(first.sample_ids) >= 5
+    assert first.summary.startswith("Vấn đề mới") and "otp" in first.summary
+    assert sum(first.channel_breakdown.values()) == first.observed
+    assert last.status == "resolved" and last.observed > first.observed
+
+
+def test_ordinary_traffic_gives_no_emerging_issue_over_hours() -> None:
+    _, rows = detect(minutes_of(400, seed=5))
+    assert rows == []
