@@ -220,8 +220,11 @@ class VolumeMonitor:
 
     ``updated`` is the last minute applied to the state; ``before`` is the decayed traffic
     total before the key's first minute (its baseline counts traffic from then on).
-    ``counts`` holds the units of the minutes with messages within the longest scale; ``recent`` the last ``persist_n`` minutes as scored (quiet minutes filled in when
-    the key is next read); ``windows`` the latest window scores, one per scale.
+    ``counts`` holds the units of the minutes with messages within the longest scale;
+    ``recent`` the last ``persist_n`` minutes as scored (quiet minutes filled in when the
+    key is next read); ``windows`` the latest window scores, one per scale (those passing
+    the cheap gates). A window never reaches back to ``settled``, the minute the key's last
+    alert resolved: its messages were that incident's.
     """
 
     first_minute: int

@@ -7,8 +7,8 @@ a customer who writes five lines is one voice, not five.
 A message the taxonomy finds no topic in counts for the pseudo-topic :data:`OTHER`, so a
 rise of complaints about something the taxonomy does not know still shows as a volume
 spike of complaints (``other @ zalo``); the volume of all its messages (greetings,
-thanks, chit-chat) is learned but never alerts. The words of complaints (negative or complaint-flagged messages)
-are kept as term ids for the emerging-issue detector.
+thanks, chit-chat) is learned but never alerts. The words of complaints (negative or
+complaint-flagged messages) are kept as term ids for the emerging-issue detector.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from flows.detect.stats import (
     EwMeanVar,
     MinuteCounts,
-    decay,
     binomial_score,
+    decay,
     half_life_factor,
     poisson_score,
     poisson_sf_log10,
