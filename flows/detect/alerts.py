@@ -24,7 +24,7 @@ from flows.detect.config import DETECTOR_VERSION
 from flows.detect.keys import ALL, COMPLAINTS
 from flows.detect.monitors import ONE_MINUTE
 from flows.detect.signals import Key, Signal
-from flows.detect.terms import holds_two
+from flows.detect.terms import holds_two, in_scope
 from schemas.rows import AlertRow
 
 VOLUME_SPIKE = "volume_spike"
@@ -105,6 +105,7 @@ class Alert:
     scale: int = ONE_MINUTE
     terms: frozenset[int] = frozenset()
     terms_ranked: tuple[int, ...] = ()
+    scope: tuple[str, str] = ("", "")
     issue_terms: tuple[str, ...] = ()
     summary: str = ""
     headline: str = ""
@@ -118,13 +119,13 @@ class Alert:
         if self.kind == EMERGING_PHRASE:
             return not self.grams.isdisjoint(record.grams)
         if self.kind == EMERGING_ISSUE:
-            return holds_two(record, self.terms)
+            return in_scope(record, self.scope) and holds_two(record, self.terms)
         return self.key.matches(record)
 
     def counts(self, record: Signal) -> bool:
         """Whether a message is one of those the alert's observed count holds."""
         if self.kind == VOLUME_SPIKE and self.family == COMPLAINTS:
-            return self.key.matches(record) and self.key.topic in record.negative_topics
+            return self.key.matches(record) and self.key in record.keyed_negatives()
         return self.covers(record)
 
     def track(

@@ -126,7 +126,11 @@ class DetectConfig:
     **Emerging issues** (a complaint about something no topic covers, in varied wording):
     the words and word pairs of complaints (negative or complaint-flagged messages) are
     scored on the same ``scales`` against their own decayed baseline (``term_half_life``,
-    at most ``term_capacity`` kept). A term is *bursting* when a window holds at least
+    at most ``term_capacity`` kept), among all complaints and among those of each channel
+    and brand that had ``term_scope_min`` complaints recently (at most ``term_scopes``
+    such scopes); a minute's counts join the baselines ``term_guard`` minutes later (a
+    guard band: the first minutes of a wave never become its own baseline). A term is
+    *bursting* when a window holds at least
     ``term_min_count`` complaints with it, ``term_min_ratio`` times its expectation, at a
     score of ``term_score``. Bursting terms are grouped by co-occurrence (two join when at
     least ``term_overlap`` of the complaints of the rarer one, and 2, hold both) over the
@@ -214,6 +218,9 @@ class DetectConfig:
     term_min_ratio: float = 3.0
     term_score: float = 5.0
     term_overlap: float = 0.3
+    term_scope_min: float = 30.0
+    term_guard: int = 15
+    term_scopes: int = 500
     issue_min_messages: int = 5
     issue_fire_score: float = 8.0
 

@@ -155,7 +155,7 @@ def channel_breakdown(members: Iterable[Signal]) -> dict[str, int]:
 def pick_samples(
     members: Sequence[Signal], term_grams: set[int], topic: str, limit: int
 ) -> list[Signal]:
-    """Representative messages: with top terms first, distinct texts first, negative first.
+    """Representative messages: top terms, distinct texts, negative, latest first.
 
     One message per unit (conversation); in time order.
     """
@@ -164,7 +164,7 @@ def pick_samples(
         key=lambda r: (
             term_grams.isdisjoint(r.grams),
             not (r.negative or topic in r.negative_topics),
-            r.created_at,
+            -r.created_at.timestamp(),
             r.id,
         ),
     )
@@ -332,9 +332,9 @@ def summarize(
         elif kind == "emerging_issue":
             what = "Vấn đề mới" + (f" về {about}" if about and topic != "other" else "")
         elif family == "complaints":
-            what = f"Phàn nàn {about}"
+            what = f"Phàn nàn {about}" if about else "Phàn nàn"
         else:
-            what = f"Tin nhắn về {about}"
+            what = f"Tin nhắn về {about}" if about else "Tin nhắn"
         if expected >= 0.5:
             how = f" tăng {times(observed / expected)} lần {span}"
         else:

@@ -107,9 +107,18 @@ from flows.detect.describe import (
 )
 from flows.detect.keys import KeyState, KeyTable
 from flows.detect.monitors import FIRE, ONE_MINUTE, RESOLVE, Traffic, VolumeMonitor
-from flows.detect.signals import OTHER, PHRASE, TERMS, TOPIC, Key, Signal
+from flows.detect.signals import ANY_TOPIC, OTHER, PHRASE, TERMS, TOPIC, Key, Signal
 from flows.detect.stats import binomial_score, poisson_score
-from flows.detect.terms import Issue, TermBursts, group_terms, term_texts
+from flows.detect.terms import (
+    EVERYWHERE,
+    Complaint,
+    Issue,
+    TermBursts,
+    TermWindow,
+    group_terms,
+    in_scope,
+    term_texts,
+)
 from schemas.rows import AlertRow
 
 #: A phrase whose messages are this much inside an active alert belongs to that alert.
@@ -131,8 +140,7 @@ class MinuteData:
     units: dict[Key, int]
     negatives: dict[Key, int]
     grams: Counter[int]
-    complaints: int
-    terms: Counter[int]
+    complaints: list[Complaint]
 
     @classmethod
     def build(cls, minute: int, records: Sequence[Signal]) -> MinuteData:
@@ -147,8 +155,7 @@ class MinuteData:
         units: dict[Key, int] = {}
         negatives: dict[Key, int] = {}
         grams: Counter[int] = Counter()
-        terms: Counter[int] = Counter()
-        complaints = 0
+        complaints: list[Complaint] = []
         for group in by_unit.values():
             if len(group) == 1:  # most units: one message
                 record = group[0]
@@ -156,23 +163,22 @@ class MinuteData:
                 negative: Iterable[Key] = record.keyed_negatives()
                 grams.update(record.grams)
                 if record.terms:
-                    terms.update(record.terms)
-                    complaints += 1
+                    complaints.append(Complaint(record.channel, record.brand, record.terms))
             else:  # a conversation's turns of the minute count once
                 keys = {k for r in group for k in r.counted_keys()}
                 negative = {k for r in group for k in r.keyed_negatives()}
                 grams.update({g for r in group for g in r.grams})
-                unit_terms = {t for r in group for t in r.terms}
+                unit_terms = frozenset(t for r in group for t in r.terms)
                 if unit_terms:
-                    terms.update(unit_terms)
-                    complaints += 1
+                    first = group[0]
+                    complaints.append(Complaint(first.channel, first.brand, unit_terms))
             get = units.get
             for key in keys:
                 units[key] = get(key, 0) + 1
             get = negatives.get
             for key in negative:
                 negatives[key] = get(key, 0) + 1
-        return cls(minute, len(by_unit), units, negatives, grams, complaints, terms)
+        return cls(minute, len(by_unit), units, negatives, grams, complaints)
 
 
 @dataclass(slots=True)
@@ -289,7 +295,7 @@ class Detector:
             state = table.exact[key]
             self._step_key(key, state, minute, 0, 0, volume_events, negative_events)
         gram_events = self.phrases.step(minute, data.total, data.grams, config)
-        self.terms.step(minute, data.complaints, data.terms, config)
+        self.terms.step(minute, data.complaints, config)
 
         self._changed = {}
         self._resolve(minute, volume_events, negative_events, gram_events)
@@ -336,8 +342,8 @@ class Detector:
     ) -> None:
         config, traffic, thresholds = self.config, self.traffic, self.thresholds
         event = state.all.step(minute, x, traffic, config, thresholds)
-        if event and not (event == FIRE and key.topic == OTHER):
-            volume_events.append((key, ALL, event))
+        if event and not (event == FIRE and (key.topic == OTHER or key.type in ANY_TOPIC)):
+            volume_events.append((key, ALL, event))  # (their complaints alert, not chatter)
         if y or state.complaints.trigger.hot:
             event = state.complaints.step(minute, y, traffic, config, thresholds)
             if event:
@@ -345,8 +351,8 @@ class Detector:
         if x or state.negative.trigger.hot:
             warm = state.all.warm(minute, config)
             event = state.negative.step(minute, y, x, warm, config)
-            if event:
-                negative_events.append((key, event))
+            if event and not (event == FIRE and key.type in ANY_TOPIC):
+                negative_events.append((key, event))  # a channel's complaints alert instead
         if state.hot():
             self.table.hot.add(key)
         else:
@@ -383,7 +389,9 @@ class Detector:
         units: dict[str, str] = {}
         topic = alert.key.topic
         for record in records:
-            if alert.key.matches(record) and topic in record.negative_topics:
+            if alert.key.matches(record) and (
+                topic in record.negative_topics or (not topic and record.complaint)
+            ):
                 units.setdefault(record.unit, record.channel)
         return dict(Counter(units.values()))
 
@@ -393,7 +401,8 @@ class Detector:
             share = self.phrases.share(alert.primary_gram, minute)
             return share * self.traffic.total(minute)
         if alert.kind == EMERGING_ISSUE:
-            return self._issue_expected(alert.terms, self.terms.units.get(minute, 0), minute)
+            units = self.terms.units(minute, alert.scope)
+            return self._issue_expected(alert.terms, units, minute, alert.scope)
         state = self.keys.get(alert.key)
         if state is None:
             return 0.0
@@ -405,9 +414,11 @@ class Detector:
         rest = self.traffic.total(minute) - monitor.observed(minute, minute)
         return monitor.rate(self.traffic, self.config) * max(rest, 0)
 
-    def _issue_expected(self, terms: frozenset[int], units: int, minute: int) -> float:
+    def _issue_expected(
+        self, terms: frozenset[int], units: int, minute: int, scope: tuple[str, str]
+    ) -> float:
         """Expected complaints holding two terms of an issue: at most the rarer's share."""
-        shares = sorted(self.terms.share(t, minute) for t in terms)
+        shares = sorted(self.terms.share(t, minute, scope) for t in terms)
         return (shares[1] if len(shares) > 1 else shares[0] if shares else 0.0) * units
 
     def _track(self, alert: Alert, minute: int) -> None:
@@ -442,8 +453,10 @@ class Detector:
             return entry is not None and entry.elevated
         if alert.kind == EMERGING_ISSUE:
             bursting = self.terms.bursting
+            shortest = self.config.scales[0]
             return (observed >= 2 and observed > 2.0 * expected) or any(
-                t in bursting and bursting[t].scale == self.config.scales[0] for t in alert.terms
+                (found := bursting.get((alert.scope, t))) is not None and found.scale == shortest
+                for t in alert.terms
             )
         monitor = self.keys[alert.key].family(alert.family)
         last = monitor.recent[-1] if monitor.recent else None
@@ -608,7 +621,7 @@ class Detector:
                     for r in data.records
                     if key.matches(r)
                     and alert.covers(r)
-                    and (family == ALL or key.topic in r.negative_topics)
+                    and (family == ALL or key in r.keyed_negatives())
                 }
             )
         if not covered:
@@ -728,7 +741,7 @@ class Detector:
                 for record in data.records:
                     if key.matches(record) and not any(a.covers(record) for a in active):
                         left_x += 1
-                        left_y += key.topic in record.negative_topics
+                        left_y += key in record.keyed_negatives()
             if (
                 left_y < config.negative_min_total
                 or binomial_score(left_y, left_x, q) < config.fire_score
@@ -808,23 +821,28 @@ class Detector:
     def _explains_issue(self, issue: Issue, active: Sequence[Alert]) -> Alert | None:
         """The active alert whose messages explain an issue's bursting, if one does.
 
-        The strongest term's complaints of the last minutes that an alert covers are taken
-        out of its window count: if what is left no longer reaches ``issue_fire_score``,
-        that alert's incident is the issue (its words are the incident's words).
+        The share of the strongest term's complaints of the last minutes that an alert
+        covers is taken out of its window count: if what is left no longer reaches
+        ``issue_fire_score``, that alert's incident is the issue (its words are the
+        incident's words).
         """
         if not active:
             return None
         strongest = issue.strongest
-        term = strongest.term
-        holding = [r for d in self.history for r in d.records if term in r.terms]
+        term, scope = strongest.term, strongest.scope
+        holding = [
+            r for d in self.history for r in d.records if term in r.terms and in_scope(r, scope)
+        ]
+        units = {r.unit for r in holding}
         best: tuple[int, Alert] | None = None
         for alert in active:
             covered = len({r.unit for r in holding if alert.covers(r)})
             if covered and (best is None or covered > best[0]):
                 best = (covered, alert)
-        if best is None:
+        if best is None or not units:
             return None
-        left = strongest.observed - best[0]
+        # the share of the term's recent complaints that are the alert's, over its window
+        left = strongest.observed * (1.0 - best[0] / len(units))
         if poisson_score(left, strongest.expected) < self.config.issue_fire_score:
             return best[1]
         return None
@@ -859,9 +877,13 @@ class Detector:
         terms = self.terms
         if len(terms.bursting) < 2 or not terms.warm(minute, self.config):
             return
+        by_scope: dict[tuple[str, str], dict[int, TermWindow]] = {}
+        for (scope, term), window in terms.bursting.items():
+            by_scope.setdefault(scope, {})[term] = window
         complaints = [r for d in self.history for r in d.records if r.terms]
-        for issue in group_terms(terms.bursting, complaints, self.config):
-            self._on_issue(issue, minute)
+        for scope in sorted(by_scope, key=lambda s: (s != EVERYWHERE, s)):
+            for issue in group_terms(scope, by_scope[scope], complaints, self.config):
+                self._on_issue(issue, minute)
 
     def _on_issue(self, issue: Issue, minute: int) -> None:
         config = self.config
@@ -901,11 +923,12 @@ class Detector:
                 owner.top_terms = tuple(merged[: config.top_terms + 2])
                 self._change(owner)
             return
+        kind, name = issue.scope
         key = Key(
             TERMS,
             dominant(_named_topic(r) for r in members),
-            channel=dominant(r.channel for r in members),
-            brand=dominant(r.brand for r in members if r.brand),
+            channel=name if kind == "channel" else dominant(r.channel for r in members),
+            brand=name if kind == "brand" else dominant(r.brand for r in members if r.brand),
         )
         texts = term_texts(issue.terms, members)
         label = " ".join(texts.get(t, "") for t in issue.terms[:3]).strip()
@@ -920,6 +943,7 @@ class Detector:
         )
         alert.terms_ranked = issue.terms[:MAX_ISSUE_TERMS]
         alert.terms = frozenset(alert.terms_ranked)
+        alert.scope = issue.scope
         self._describe(alert, minute, headline=True)
 
     # -- opening and describing -----------------------------------------------------------

@@ -487,7 +487,7 @@ class VolumeMonitor:
             busiest = max(x for _m, x in self.counts.items(first))
             if busiest > config.scale_max_minute_share * observed:
                 continue  # one minute's burst: the one-minute path judges it
-            tail = max(scale // 3, min(scale, 5))
+            tail = tail_of(scale)
             recent = self.observed(minute - tail + 1, minute)
             recent_expected = rate * max(traffic.units(minute - tail + 1, minute) - recent, 0)
             if recent < 3 or recent < config.scale_min_ratio * recent_expected:
@@ -556,6 +556,15 @@ class VolumeMonitor:
             )
         self.share_x = self.share_x * decay_1 + learned
         self.count.update(learned, half_life_factor(config.count_half_life))
+
+
+def tail_of(scale: int) -> int:
+    """The last minutes of a window that must still be above expectation for it to fire.
+
+    A long window keeps an incident's messages long after it ended; its tail (a sixth of
+    it, 5 minutes at least) shows whether the rise is still going on.
+    """
+    return min(scale, max(5, scale // 6))
 
 
 def _add_zeros(stats: EwMeanVar, factor: float, count: int) -> None:

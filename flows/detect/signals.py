@@ -4,7 +4,10 @@ Only customer voice counts: chat turns written by an agent give no signal. A cha
 conversation is one *unit*: its customer turns in the same minute count once for a key, so
 a customer who writes five lines is one voice, not five.
 
-A message the taxonomy finds no topic in counts for the pseudo-topic :data:`OTHER`, so a
+Every message also counts for its channel and its brand, whatever its topics
+(:data:`ANY_TOPIC` keys): a rise of complaints on a channel shows even when they land in
+many topics. A message the taxonomy finds no topic in counts for the pseudo-topic
+:data:`OTHER`, so a
 rise of complaints about something the taxonomy does not know still shows as a volume
 spike of complaints (``other @ zalo``); the volume of all its messages (greetings,
 thanks, chit-chat) is learned but never alerts. The words of complaints (negative or
@@ -27,11 +30,17 @@ TOPIC = "topic"
 TOPIC_CHANNEL = "topic_channel"
 TOPIC_BRAND = "topic_brand"
 TOPIC_PRODUCT = "topic_product"
+CHANNEL = "channel"
+BRAND = "brand"
 PHRASE = "phrase"
 TERMS = "terms"
 CASE = "case"
-KEY_TYPES = (TOPIC, TOPIC_CHANNEL, TOPIC_BRAND, TOPIC_PRODUCT)
+KEY_TYPES = (TOPIC, TOPIC_CHANNEL, TOPIC_BRAND, TOPIC_PRODUCT, CHANNEL, BRAND)
+#: Keys of every topic: their complaints alert, the volume of all their messages does not.
+ANY_TOPIC = (CHANNEL, BRAND)
 _DEPTH = {
+    CHANNEL: 0,
+    BRAND: 0,
     TOPIC: 0,
     TOPIC_CHANNEL: 1,
     TOPIC_BRAND: 1,
@@ -48,10 +57,11 @@ COMPLAINT = "complaint"
 
 
 class Key(NamedTuple):
-    """A monitored key: a topic, alone or narrowed to a channel, a brand or a product.
+    """A monitored key: a topic (alone or narrowed), or a whole channel or brand.
 
-    Unused fields are empty. A product key keeps its brand (product names are only unique
-    within a brand).
+    A topic can be narrowed to a channel, a brand or a product; a channel's or a brand's key
+    holds every topic (its topic is empty). Unused fields are empty. A product key keeps its
+    brand (product names are only unique within a brand).
     """
 
     type: str
@@ -68,7 +78,7 @@ class Key(NamedTuple):
     def contains(self, other: Key) -> bool:
         """Whether every message of ``other`` is also a message of this key."""
         return (
-            self.topic == other.topic
+            (not self.topic or self.topic == other.topic)
             and (not self.channel or self.channel == other.channel)
             and (not self.brand or self.brand == other.brand)
             and (not self.product or self.product == other.product)
@@ -77,15 +87,15 @@ class Key(NamedTuple):
     def matches(self, signal: Signal) -> bool:
         """Whether a message counts for this key."""
         return (
-            self.topic in signal.topics
+            (not self.topic or self.topic in signal.topics)
             and (not self.channel or self.channel == signal.channel)
             and (not self.brand or self.brand == signal.brand)
             and (not self.product or self.product == signal.product)
         )
 
     def describe(self) -> str:
-        """``delivery``, ``delivery @ shopee``, ``delivery / Zenta / Zenta S12``."""
-        parts = [self.topic]
+        """``delivery``, ``delivery @ shopee``, ``delivery / Zenta / Zenta S12``, ``* @ zalo``."""
+        parts = [self.topic or "*"]
         if self.channel:
             parts.append(f"@ {self.channel}")
         if self.brand:
@@ -100,9 +110,11 @@ class Signal:
     """One customer message as the detectors need it.
 
     ``unit`` is the conversation id of a chat turn and the message id otherwise.
-    ``negative_topics`` are the topics the message is negative about (the topic-level
-    sentiment of the enricher). ``grams`` are the ids of its candidate phrases
-    (:func:`flows.detect.phrases.gram_ids`; an ``array`` of 64-bit ids in the flow).
+    ``negative_topics`` are the topics the message complains about: those the enricher's
+    topic-level sentiment calls negative, or all of its topics when the enricher flags it a
+    complaint (a calm report of a problem is a complaint). ``grams`` are the ids of its
+    candidate phrases (:func:`flows.detect.phrases.gram_ids`; an ``array`` of 64-bit ids in
+    the flow).
     ``terms`` are the ids of the words and word pairs of a complaint
     (:func:`flows.detect.phrases.term_ids`; empty for other messages). ``flags`` are the
     enricher's flags. ``watermark`` is set by the window clock when the message arrives
@@ -195,11 +207,17 @@ class Signal:
         return found
 
     def keyed_negatives(self) -> tuple[Key, ...]:
-        """The keys this message counts for whose topic it is negative about."""
-        if not self.negative_topics:
+        """The keys this message counts as a complaint for.
+
+        Those of a topic it complains about; a channel's and a brand's when it is a
+        complaint at all.
+        """
+        if not self.negative_topics and not self.complaint:
             return ()
-        negative = self.negative_topics
-        return tuple(k for k in self.counted_keys() if k.topic in negative)
+        negative, complaint = self.negative_topics, self.complaint
+        return tuple(
+            k for k in self.counted_keys() if k.topic in negative or (complaint and not k.topic)
+        )
 
 
 #: The keys of recent (topics, channel, brand, product) combinations, shared (bounded).
@@ -208,6 +226,9 @@ _KEYS_MAX = 50_000
 
 
 def _keys_of(topics: tuple[str, ...], channel: str, brand: str, product: str) -> Iterator[Key]:
+    yield Key(CHANNEL, "", channel=channel)
+    if brand:
+        yield Key(BRAND, "", brand=brand)
     for topic in topics:
         yield Key(TOPIC, topic)
         yield Key(TOPIC_CHANNEL, topic, channel=channel)
@@ -233,7 +254,11 @@ def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) ->
     """
     negative = row.sentiment == "negative"
     topics: tuple[str, ...] = tuple(dict.fromkeys(row.topics)) or (OTHER,)
-    if row.topics:
+    flags = _shared(tuple(row.flags))
+    complaint = negative or COMPLAINT in flags
+    if COMPLAINT in flags:  # a complaint, calm or not, complains about what it talks about
+        negative_topics = topics
+    elif row.topics:
         negative_topics = tuple(
             topic
             for topic, sentiment in zip(row.topics, row.topic_sentiments, strict=False)
@@ -241,8 +266,6 @@ def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) ->
         )
     else:
         negative_topics = (OTHER,) if negative else ()
-    flags = _shared(tuple(row.flags))
-    complaint = negative or COMPLAINT in flags
     text = row.text_normalized
     return Signal(
         id=row.id,

@@ -170,7 +170,7 @@ def signals_from(messages: Sequence[dict[str, Any]], enricher: TopicEnricher) ->
                 brand=message["brand"],
                 product=message["product"],
                 topics=topics,
-                negative_topics=topics if negative else (),
+                negative_topics=topics if negative or "complaint" in flags else (),
                 negative=negative,
                 created_at=message["created_at"],
                 text=message["text"],
