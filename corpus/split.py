@@ -5,7 +5,9 @@
 Within each slice (the part of the id between ``cx-`` and the number), records are ordered
 by the SHA-256 of their id; the first 20% are ``test``, the next 15% ``dev``, the rest
 ``train``. A record's split depends only on its id and its slice's size, so re-running on
-the same slices gives the same files. The test split is never used for training, model
+the same slices gives the same files. A text written twice (short chat fillers such as "dạ"
+or "ok" come up in several slices; case and spacing aside) is kept once, the first time,
+so that no text is in two splits. The test split is never used for training, model
 selection, thresholds or rule tuning (docs/labelling.md).
 """
 
@@ -54,6 +56,15 @@ def main(paths: list[str]) -> int:
         for line in Path(path).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
+    seen: set[str] = set()
+    unique = []
+    for record in records:
+        text = " ".join(record["text"].lower().split())
+        if text not in seen:
+            seen.add(text)
+            unique.append(record)
+    print(f"{len(records) - len(unique)} repeated texts dropped", file=sys.stderr)
+    records = unique
     ids = [r["id"] for r in records]
     if len(ids) != len(set(ids)):
         print("duplicate ids", file=sys.stderr)
