@@ -42,13 +42,15 @@ for command in (
 
 
 def _error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """``error: …`` on one line (a multi-line message, e.g. a YAML error, is joined)."""
+    line = " ".join(message.split())
+    err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:
     """Console entry point: run the CLI with its error style (exit 1 user error, 2 usage)."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(standalone_mode=False, prog_name="voc")
     except click.exceptions.Abort:
         err_console.print("aborted")
         sys.exit(130)
