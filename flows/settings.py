@@ -181,6 +181,10 @@ class Settings(BaseSettings):
     # Presentation -------------------------------------------------------------------------
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sql_history: str = Field(
+        default="~/.voc_sql_history",
+        description="History file of the `voc sql` prompt; empty: keep no history.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -14,9 +14,11 @@ from rich.markup import escape
 
 from flows.cli.admin import config, migrate, schema
 from flows.cli.common import err_console
+from flows.cli.drill import conversation, messages
 from flows.cli.models import eval_command, train
 from flows.cli.produce import produce
 from flows.cli.read import alerts, dead_letters, query
+from flows.cli.sql import sql
 from flows.cli.stream import demo, run
 from schemas.errors import VocError
 from simulator.cli import simulate
@@ -35,8 +37,8 @@ def cli() -> None:
 
 
 for command in (
-    migrate, run, demo, simulate, produce, query, alerts, dead_letters, schema, config, train,
-    eval_command,
+    migrate, run, demo, simulate, produce, query, messages, conversation, sql, alerts,
+    dead_letters, schema, config, train, eval_command,
 ):  # fmt: skip
     cli.add_command(command)
 

@@ -76,6 +76,12 @@ def parse_time(text: str, zone: ZoneInfo, now: datetime | None = None) -> dateti
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
+#: Help of the range options every read command shares.
+RANGE_HELP = "Range ending at --to: 30m, 6h, 1h30m, 7d."
+FROM_HELP = "Range start: ISO 8601 (no offset: VOC_TIMEZONE), today or yesterday."
+TO_HELP = "Range end, like --from, or now (default: now)."
+
+
 def time_range(
     last: str, start: str | None, end: str | None, zone: ZoneInfo, now: datetime | None = None
 ) -> TimeRange:
