@@ -33,7 +33,15 @@ from flows.detect.flow import DetectProbe, detect, detector_key
 from flows.records import Parsed, Prepared, RawRecord, SourceError
 from flows.settings import Settings
 from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
-from flows.steps import Enrich, EnricherFactory, Preparer, parse_batch, utc_now
+from flows.steps import (
+    Enrich,
+    EnricherFactory,
+    ParseLimits,
+    Preparer,
+    parse_batch,
+    refused_row_letter,
+    utc_now,
+)
 from flows.timing import StageTimer, timed
 from nlp.types import Enricher
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
@@ -62,7 +70,7 @@ def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
         if not settings.input_path:
             msg = "source 'file' needs an input path (--input or VOC_INPUT_PATH)"
             raise ConfigError(msg)
-        return JsonlFileSource(settings.input_path)
+        return JsonlFileSource(settings.input_path, settings.max_payload_bytes)
     if settings.source == "kafka":
         from flows.sources.kafka import KafkaSource
 
@@ -70,7 +78,7 @@ def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
     if settings.source == "stdin":
         from flows.sources.stdin import StdinSource
 
-        return StdinSource()
+        return StdinSource(max_line_bytes=settings.max_payload_bytes)
     from flows.sources.simulator import SimulatorSource
 
     return SimulatorSource.from_settings(settings)
@@ -85,7 +93,9 @@ def default_io(settings: Settings, observer: WriteObserver | None = None) -> Flo
         topic = KafkaDeadLetterSink(settings)
     return FlowIO(
         source=source_for(settings),
-        messages=clickhouse_sink(settings, "messages", StoredMessage.COLUMNS, observer),
+        messages=clickhouse_sink(
+            settings, "messages", StoredMessage.COLUMNS, observer, dead_letter_of=refused_row_letter
+        ),
         dead_letters=clickhouse_sink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
         dead_letter_topic=topic,
         alerts=clickhouse_sink(settings, "alerts", AlertRow.COLUMNS, observer),
@@ -138,15 +148,20 @@ def build_flow(
         raise ConfigError(msg)
     preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
     enrich = Enrich(enricher or default_enricher(settings), now=clock)
+    limits = ParseLimits.from_settings(settings)
     source = BatchingSource(
-        io.source, settings.batch_size, timedelta(seconds=settings.batch_timeout_s)
+        io.source,
+        settings.batch_size,
+        timedelta(seconds=settings.batch_timeout_s),
+        settings.batch_max_bytes,
     )
 
     flow = Dataflow("voc")
     raw = op.input("read", flow, source)
     # MicroBatch(origin, [RawRecord(origin, position, payload) | SourceError, ...]):
-    # batch_size payloads, or batch_timeout_s after the first, per source partition
-    parsed = op.map("parse", raw, timed(timer, "parse", lambda b: parse_batch(b, clock)))
+    # batch_size payloads (or batch_max_bytes), or batch_timeout_s after the first, per
+    # source partition
+    parsed = op.map("parse", raw, timed(timer, "parse", lambda b: parse_batch(b, clock, limits)))
     # ParsedBatch(origin, items=[Parsed(message, origin, position), ...], dead=[DeadLetter])
     prepared = op.map("prepare", parsed, timed(timer, "prepare", preparer.prepare_batch))
     # PreparedBatch(origin, items=[Prepared(message, text, text_normalized, ...)], dead)
@@ -157,9 +172,6 @@ def build_flow(
     # one insert per batch into messages (the rollup views follow)
     dead = op.filter_map("dead-letters", enriched, lambda b: b.dead or None)
     # [DeadLetter, ...] of every step, per micro-batch
-    output("write-dead-letters", dead, io.dead_letters)
-    if io.dead_letter_topic is not None:
-        op.output("publish-dead-letters", dead, io.dead_letter_topic)
     if io.alerts is not None and io.late_items is not None:
         # the origins the source's records carry, one per partition: a source whose
         # partition names differ from them (Kafka) says so with an ``origins`` method
@@ -170,6 +182,11 @@ def build_flow(
         # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]
         output("write-alerts", found.alerts, io.alerts)
         output("write-late-items", found.late_items, io.late_items)
+        dead = op.merge("all-dead-letters", dead, found.dead_letters)
+        # [DeadLetter, ...] of the messages detection failed on (stored, not counted)
+    output("write-dead-letters", dead, io.dead_letters)
+    if io.dead_letter_topic is not None:
+        op.output("publish-dead-letters", dead, io.dead_letter_topic)
     return flow
 
 
