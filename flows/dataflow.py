@@ -30,9 +30,10 @@ from bytewax.outputs import Sink
 from flows.batching import BatchingSource
 from flows.detect.config import DetectConfig
 from flows.detect.flow import DetectProbe, detect, detector_key
-from flows.records import Parsed, Prepared, RawRecord, SourceError
+from flows.records import Parsed, Prepared, Record
 from flows.settings import Settings
-from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
+from flows.sinks.clickhouse import RowSink, WriteObserver, clickhouse_sink, output
+from flows.sources import DeclaresOrigins
 from flows.steps import (
     Enrich,
     EnricherFactory,
@@ -51,16 +52,17 @@ from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 class FlowIO:
     """Where the flow reads from and writes to."""
 
-    source: Source[RawRecord | SourceError]
-    messages: Sink[Sequence[StoredMessage]]
-    dead_letters: Sink[Sequence[DeadLetter]]
-    alerts: Sink[Sequence[AlertRow]] | None = None
-    late_items: Sink[Sequence[LateItem]] | None = None
+    source: Source[Record]
+    """A partitioned source (see :mod:`flows.sources`)."""
+    messages: RowSink[StoredMessage]
+    dead_letters: RowSink[DeadLetter]
+    alerts: RowSink[AlertRow] | None = None
+    late_items: RowSink[LateItem] | None = None
     dead_letter_topic: Sink[Sequence[DeadLetter]] | None = None
     """Where dead letters are also published (a Kafka topic), if anywhere."""
 
 
-def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
+def source_for(settings: Settings) -> Source[Record]:
     """Build the source the settings name."""
     from schemas.errors import ConfigError
 
@@ -175,7 +177,9 @@ def build_flow(
     if io.alerts is not None and io.late_items is not None:
         # the origins the source's records carry, one per partition: a source whose
         # partition names differ from them (Kafka) says so with an ``origins`` method
-        parts = getattr(io.source, "origins", io.source.list_parts)
+        parts = (
+            io.source.origins if isinstance(io.source, DeclaresOrigins) else io.source.list_parts
+        )
         config = detect_config or DetectConfig()
         key = detector_key(len(settings.cluster_addresses or [""]), workers)
         found = detect("detect", enriched, config, clock, detect_probe, parts, timer, key)

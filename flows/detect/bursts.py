@@ -94,7 +94,7 @@ class PhraseBursts:
             self.floor *= shrink
             self.base_minute = minute
             return 1.0
-        return 2.0 ** max(exponent, -_RENORMALIZE_EXPONENT)
+        return float(2.0 ** max(exponent, -_RENORMALIZE_EXPONENT))
 
     def baseline(self, gram: int, minute: int) -> float:
         """Decayed count of units with this gram (the eviction floor if unknown)."""

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import bytewax.operators as op
 from bytewax.dataflow import Stream
@@ -90,6 +90,13 @@ class Row(Protocol):
         ...
 
 
+R = TypeVar("R", bound=Row)
+
+#: A sink of batches of rows ``R``: taking them as they are (a server, tests' sinks) or
+#: keyed to its one partition (embedded storage); :func:`output` wires either.
+RowSink = Sink[Sequence[R]] | FixedPartitionedSink[Sequence[R], Any]
+
+
 def _default_connector(settings: Settings) -> Client:
     return connect(settings, writer=True)
 
@@ -127,7 +134,7 @@ class _TableWriter:
         partition = PARTITION_COLUMNS.get(table)
         self._partition_at = columns.index(partition) if partition in columns else None
 
-    def write(self, batches: list[Sequence[Row]]) -> None:
+    def write(self, batches: Sequence[Sequence[Row]]) -> None:
         rows = [row for batch in batches for row in batch]
         if not rows:
             return
@@ -309,18 +316,18 @@ def _resolve_optional_imports() -> None:
         getattr(options, name)
 
 
-class _WorkerPartition(StatelessSinkPartition[Sequence[Row]]):
+class _WorkerPartition(StatelessSinkPartition[Sequence[R]]):
     def __init__(self, writer: _TableWriter):
         self._writer = writer
 
-    def write_batch(self, items: list[Sequence[Row]]) -> None:
+    def write_batch(self, items: list[Sequence[R]]) -> None:
         self._writer.write(items)
 
     def close(self) -> None:
         self._writer.close()
 
 
-class ClickHouseSink(DynamicSink[Sequence[Row]]):
+class ClickHouseSink(DynamicSink[Sequence[R]]):
     """Insert batches of rows into one table of a ClickHouse server.
 
     Unit of parallelism: the worker; each worker of each process opens its own client.
@@ -349,17 +356,17 @@ class ClickHouseSink(DynamicSink[Sequence[Row]]):
             settings, table, columns, observer, connector or _default_connector, dead_letter_of
         )
 
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _WorkerPartition:
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _WorkerPartition[R]:
         """Open this worker's client and check the schema."""
         writer = _open_writer(self._target, step_id, f"worker {worker_index}")
         return _WorkerPartition(writer)
 
 
-class _SinglePartition(StatefulSinkPartition[Sequence[Row], None]):
+class _SinglePartition(StatefulSinkPartition[Sequence[R], None]):
     def __init__(self, writer: _TableWriter):
         self._writer = writer
 
-    def write_batch(self, values: list[Sequence[Row]]) -> None:
+    def write_batch(self, values: list[Sequence[R]]) -> None:
         self._writer.write(values)
 
     def snapshot(self) -> None:
@@ -369,7 +376,7 @@ class _SinglePartition(StatefulSinkPartition[Sequence[Row], None]):
         self._writer.close()
 
 
-class EmbeddedClickHouseSink(FixedPartitionedSink[Sequence[Row], None]):
+class EmbeddedClickHouseSink(FixedPartitionedSink[Sequence[R], None]):
     """Insert batches of rows into one table of embedded ClickHouse (chDB).
 
     Unit of parallelism: one partition for the whole cluster. chDB allows one process per
@@ -398,7 +405,7 @@ class EmbeddedClickHouseSink(FixedPartitionedSink[Sequence[Row], None]):
         """The single partition, on the writer process only."""
         return [EMBEDDED_PARTITION] if self._settings.is_writer_process else []
 
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _SinglePartition:
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _SinglePartition[R]:
         """Open the client of the writer process and check the schema."""
         writer = _open_writer(self._target, step_id, f"process {self._settings.process_id}")
         return _SinglePartition(writer)
@@ -412,20 +419,23 @@ def clickhouse_sink(
     *,
     connector: Connector | None = None,
     dead_letter_of: DeadLetterOf | None = None,
-) -> ClickHouseSink | EmbeddedClickHouseSink:
+) -> ClickHouseSink[Any] | EmbeddedClickHouseSink[Any]:
     """The sink for ``table``: one writer process on embedded storage, every worker on a server.
 
     ``dead_letter_of`` turns a row the table refuses for its values into the dead letter
     that records it (``messages``); without it such rows are only logged and counted in
     ``pipeline_events``.
     """
-    kind = EmbeddedClickHouseSink if settings.is_embedded else ClickHouseSink
-    return kind(
+    if settings.is_embedded:
+        return EmbeddedClickHouseSink(
+            settings, table, columns, observer, connector=connector, dead_letter_of=dead_letter_of
+        )
+    return ClickHouseSink(
         settings, table, columns, observer, connector=connector, dead_letter_of=dead_letter_of
     )
 
 
-def output(step_id: str, up: Stream[Sequence[Row]], sink: Sink[Any]) -> None:
+def output(step_id: str, up: Stream[Sequence[R]], sink: RowSink[R]) -> None:
     """``op.output``, first keying the batches when the sink is partitioned.
 
     A partitioned sink (embedded storage) takes ``(key, batch)`` pairs; every batch gets the
