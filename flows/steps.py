@@ -95,15 +95,17 @@ def dead_letter(
     payload: bytes | str | dict[str, Any],
     now: datetime,
 ) -> DeadLetter:
-    """Build a dead letter; the payload is PII-redacted and cut to a safe length.
+    """Build a dead letter; the payload and the reason are PII-redacted and cut.
 
-    Every string of the row is made storable (lone surrogates escaped) and the reason is
-    cut to :data:`MAX_REASON_CHARS`: a dead letter must never be refused by the table.
+    A reason may quote what it refuses (a database error quotes the value it could not
+    parse), so it is redacted like the payload. Every string of the row is made storable
+    (lone surrogates escaped) and the reason is cut to :data:`MAX_REASON_CHARS`: a dead
+    letter must never be refused by the table.
     """
     text = payload_text(payload)
     size = len(text)
     stored = redact(text[:MAX_DEAD_PAYLOAD_CHARS]).text
-    reason = storable_text(reason[:MAX_REASON_CHARS])
+    reason = redact(storable_text(reason[:MAX_REASON_CHARS])).text
     return DeadLetter(step, error_type, reason, storable_text(origin), position, stored, size, now)
 
 
