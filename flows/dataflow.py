@@ -4,12 +4,17 @@ r"""The voc-stream dataflow: messages in; enriched rows, alerts and dead letters
                                                    \\--> write-dead-letters (+ publish-dead-letters)
                                                    \\--> detect -> write-alerts
                                                                \\-> write-late-items
+                                                               \\-> write-dead-letters
 
 The source is wrapped in a :class:`~flows.batching.BatchingSource`: each partition's
-payloads are grouped into micro-batches (``batch_size`` payloads, or ``batch_timeout_s``
-after the first) on the worker that reads the partition, and parse, prepare and enrich run
-there on whole batches. Nothing crosses to another worker before the sinks (and the
-detector, which runs on one worker).
+payloads are grouped into micro-batches (``batch_size`` payloads, ``batch_max_bytes``, or
+``batch_timeout_s`` after the first) on the worker that reads the partition, and parse,
+prepare and enrich run there on whole batches. Nothing crosses to another worker before the
+sinks (and the detector, which runs on one worker).
+
+No step raises on one message: whatever fails on it (parse, prepare, enrich, the storable
+check, the insert, detection) becomes a dead letter naming the step, and the rest of its
+batch goes on.
 
 ``build_flow(settings)`` wires the configured source and the ClickHouse sinks; tests pass
 their own source and sinks through ``FlowIO`` (without ``alerts`` and ``late_items`` sinks

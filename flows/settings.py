@@ -130,12 +130,14 @@ class Settings(BaseSettings):
     )
     batch_timeout_s: float = Field(default=0.5, gt=0, le=60)
     batch_max_bytes: int = Field(
-        default=16 * 1024 * 1024,
+        default=8 * 1024 * 1024,
         ge=1024 * 1024,
         le=1024 * 1024 * 1024,
         description=(
             "A micro-batch is also closed once its payloads hold this many bytes, so memory "
-            "stays bounded whatever the size of the messages."
+            "stays bounded whatever the size of the messages: 4,000 messages of 10,000 "
+            "characters peaked at 995 MiB RSS with 8 MiB, 1,159 MiB with 16 MiB, for the "
+            "same CPU time (bench/longtext.py); ordinary batches are far below it."
         ),
     )
 

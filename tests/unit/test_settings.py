@@ -61,6 +61,6 @@ def test_input_limits_have_sane_defaults() -> None:
     settings = load_settings()
     assert settings.max_payload_bytes == 256 * 1024
     assert settings.max_attributes_bytes == 64 * 1024
-    assert settings.batch_max_bytes == 16 * 1024 * 1024
+    assert settings.batch_max_bytes == 8 * 1024 * 1024
     assert settings.event_time_max_ahead_s == 300
     assert settings.event_time_floor.isoformat() == "2000-01-01T00:00:00+00:00"
