@@ -7,7 +7,7 @@ environment. Secrets are ``SecretStr``: they print as ``**********``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +17,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.errors import ConfigError
+from schemas.message import MAX_ATTRIBUTES_BYTES
+from schemas.storable import EARLIEST
 
 SourceKind = Literal["simulator", "file", "stdin", "kafka"]
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -136,6 +138,47 @@ class Settings(BaseSettings):
         ),
     )
     batch_timeout_s: float = Field(default=0.5, gt=0, le=60)
+    batch_max_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024 * 1024,
+        le=1024 * 1024 * 1024,
+        description=(
+            "A micro-batch is also closed once its payloads hold this many bytes, so memory "
+            "stays bounded whatever the size of the messages: 4,000 messages of 10,000 "
+            "characters peaked at 995 MiB RSS with 8 MiB, 1,159 MiB with 16 MiB, for the "
+            "same CPU time (bench/longtext.py); ordinary batches are far below it."
+        ),
+    )
+
+    # Input limits -------------------------------------------------------------------------
+    max_payload_bytes: int = Field(
+        default=256 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        description=(
+            "A payload (one line, one Kafka message) longer than this is a dead letter "
+            "(payload_too_large); files and stdin never read more of it into memory."
+        ),
+    )
+    max_attributes_bytes: int = Field(
+        default=MAX_ATTRIBUTES_BYTES,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="attributes (with the unknown fields) longer than this as JSON: a dead letter.",
+    )
+    event_time_floor: datetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="An event time before this is a dead letter (bad_event_time).",
+    )
+    event_time_max_ahead_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description=(
+            "An event time more than this many seconds ahead of the flow's clock is a dead "
+            "letter (bad_event_time): it would move the detectors' watermarks."
+        ),
+    )
     enricher: str = Field(default="fast", description="fast, baseline or transformer")
     model_path: str | None = Field(
         default=None, description="Model directory or hub id for the chosen enricher."
@@ -203,6 +246,18 @@ class Settings(BaseSettings):
         if scheme not in ("chdb", "http", "https"):
             got = scheme or "no scheme"
             msg = f"clickhouse_dsn must start with chdb://, http:// or https://, got {got}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("event_time_floor")
+    @classmethod
+    def _storable_floor(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            msg = "event_time_floor needs a UTC offset, e.g. 2000-01-01T00:00:00Z"
+            raise ValueError(msg)
+        value = value.astimezone(UTC)
+        if value < EARLIEST or value > datetime.now(UTC):
+            msg = f"event_time_floor must be between {EARLIEST:%Y-%m-%d} and now, got {value}"
             raise ValueError(msg)
         return value
 

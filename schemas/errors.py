@@ -8,7 +8,8 @@ Every error the library raises on purpose is a :class:`VocError`::
     │   └── MigrationError   the database lacks a migration, or one failed
     ├── SinkError            writing to ClickHouse (or Kafka) failed
     │   ├── SinkRetryableError   transient: unreachable, overloaded, timed out
-    │   └── SinkFatalError       permanent: bad credentials, unknown table, bad data
+    │   └── SinkFatalError       permanent: bad credentials, unknown table, a bug
+    │       └── SinkDataError    these rows: values the table cannot take
     ├── ModelError           a model could not be loaded or run
     └── QueryError           a read failed: bad SQL, unknown table or column, a refused write
 
@@ -46,6 +47,14 @@ class SinkRetryableError(SinkError):
 
 class SinkFatalError(SinkError):
     """A permanent sink failure: retrying will not help."""
+
+
+class SinkDataError(SinkFatalError):
+    """The rows of a write were refused for their values: retrying the same rows cannot help.
+
+    The insert is split to isolate the rows that fail (they become dead letters); the rest
+    are written.
+    """
 
 
 class ModelError(VocError):

@@ -30,15 +30,21 @@ def migrate(clickhouse_dsn: str | None, clickhouse_database: str | None, quiet: 
 
     settings = settings_for(clickhouse_dsn=clickhouse_dsn, clickhouse_database=clickhouse_database)
     client = connect(settings, create_database=True)
+    restored: list[str] = []
     try:
         applied = apply(
             client,
             on_applied=None if quiet else lambda m: err_console.print(f"applied {m.label}"),
+            on_restored=restored.append,
         )
     finally:
         client.close()
+    for name in restored:
+        err_console.print(f"restored {name} (it was missing; a restored table starts empty)")
     if not quiet:
         state = f"{len(applied)} applied now" if applied else "nothing to apply"
+        if restored:
+            state += f", {len(restored)} missing table(s) or view(s) restored"
         err_console.print(
             f"database {settings.clickhouse_database!r} at {settings.redacted_dsn()} is at "
             f"migration {discover()[-1].label} ({state})"

@@ -121,6 +121,8 @@ def _summary(stats: RunStats, settings: Settings) -> None:
 
 
 def _stream(settings: Settings, *, workers: int, quiet: bool) -> RunStats:
+    from bytewax.inputs import FixedPartitionedSource
+
     from flows.clickhouse import connect
     from flows.dataflow import build_flow, default_enricher, default_io
     from flows.execution import Execution, WriteCounter, run_flow
@@ -131,7 +133,8 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> RunStats:
     # User errors are found here, as one line, not inside the workers (where Bytewax would
     # print a panic first): the source's partitions (files, the broker and its topics) and
     # the enricher (its name, model path and taxonomy), loaded once and dropped.
-    io.source.list_parts()
+    if isinstance(io.source, FixedPartitionedSource):
+        io.source.list_parts()
     default_enricher(settings)()
     if settings.is_writer_process or not settings.is_embedded:
         # Fail before starting workers if the schema is not there. Only the writer process

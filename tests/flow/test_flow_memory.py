@@ -54,7 +54,7 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("JSON array", line([message(0, id="x11")]), "not_an_object"),
     ("JSON string", line("giao hàng chậm"), "not_an_object"),
     ("unknown source", line(message(0, id="x12", source="email")), "invalid_message"),
-    ("rating out of range", line(message(0, id="x13", rating=9)), "invalid_message"),
+    ("rating out of range", line(message(0, id="x13", rating=9)), "out_of_range"),
     ("chat without role", line(message(0, id="x14", source="chat", conversation_id="c1")), "invalid_message"),
 ]  # fmt: skip
 

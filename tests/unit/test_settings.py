@@ -40,6 +40,13 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
         ("VOC_TIMEZONE", "Mars/Olympus", "unknown time zone"),
         ("VOC_CLICKHOUSE_DSN", "postgres://x", "chdb://, http:// or https://"),
         ("VOC_SOURCE", "carrier-pigeon", "VOC_SOURCE"),
+        ("VOC_MAX_PAYLOAD_BYTES", "1000", "VOC_MAX_PAYLOAD_BYTES: Input should be greater"),
+        ("VOC_MAX_ATTRIBUTES_BYTES", "-1", "VOC_MAX_ATTRIBUTES_BYTES"),
+        ("VOC_BATCH_MAX_BYTES", "10", "VOC_BATCH_MAX_BYTES"),
+        ("VOC_EVENT_TIME_MAX_AHEAD_S", "-5", "VOC_EVENT_TIME_MAX_AHEAD_S"),
+        ("VOC_EVENT_TIME_FLOOR", "1960-01-01T00:00:00Z", "between 1970-01-01 and now"),
+        ("VOC_EVENT_TIME_FLOOR", "2000-01-01T00:00:00", "needs a UTC offset"),
+        ("VOC_EVENT_TIME_FLOOR", "2999-01-01T00:00:00Z", "between 1970-01-01 and now"),
     ],
 )
 def test_invalid_values_name_the_variable(
@@ -48,3 +55,12 @@ def test_invalid_values_name_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         load_settings()
+
+
+def test_input_limits_have_sane_defaults() -> None:
+    settings = load_settings()
+    assert settings.max_payload_bytes == 256 * 1024
+    assert settings.max_attributes_bytes == 64 * 1024
+    assert settings.batch_max_bytes == 8 * 1024 * 1024
+    assert settings.event_time_max_ahead_s == 300
+    assert settings.event_time_floor.isoformat() == "2000-01-01T00:00:00+00:00"
