@@ -40,14 +40,19 @@ def migrate(clickhouse_dsn: str | None, clickhouse_database: str | None, quiet: 
     finally:
         client.close()
     for name in restored:
-        err_console.print(f"restored {name} (it was missing; a restored table starts empty)")
+        err_console.print(
+            f"restored {name}: it was missing (a restored table starts empty; a restored view "
+            "feeds its table from the next insert)",
+            soft_wrap=True,
+        )
     if not quiet:
         state = f"{len(applied)} applied now" if applied else "nothing to apply"
         if restored:
             state += f", {len(restored)} missing table(s) or view(s) restored"
         err_console.print(
             f"database {settings.clickhouse_database!r} at {settings.redacted_dsn()} is at "
-            f"migration {discover()[-1].label} ({state})"
+            f"migration {discover()[-1].label} ({state})",
+            soft_wrap=True,
         )
 
 
