@@ -74,8 +74,8 @@ class Settings(BaseSettings):
         ge=0,
         le=65_535,
         description=(
-            "Port of the read endpoint; 0: any free port. Unset, 8123, or a free port if it "
-            "is taken."
+            "Port of the read endpoint (0: any free port). Left unset: 8123, or a free port "
+            "when 8123 is taken; set: a taken port is an error."
         ),
     )
     serve_user: str = Field(

@@ -20,10 +20,12 @@ plugin (clickhouse-go, protocol ``http``) use:
 - user and password by ``X-ClickHouse-User``/``-Key`` headers, Basic authorization or the
   ``user``/``password`` parameters, checked against ``VOC_SERVE_USER``/``VOC_SERVE_PASSWORD``.
 
-Only read statements run (:mod:`flows.endpoint.sql`), and each runs with ``readonly = 1`` on
-its own chDB connection to the engine: chDB runs queries of different connections at the same
-time, while one connection runs its queries one after another. Writes stay in the flow. A
-result is built in memory before it is sent, so its status and headers are final.
+Only read statements run (:mod:`flows.endpoint.sql`), and each runs on its own chDB
+connection to the engine: the database, the query string's settings and the statement's
+top-level ``SETTINGS`` applied, then ``readonly = 1`` (which also keeps table functions from
+reaching files or the network). chDB runs queries of different connections at the same time,
+while one connection runs its queries one after another. Writes stay in the flow. A result
+is built in memory before it is sent, so its status and headers are final.
 """
 
 from __future__ import annotations
