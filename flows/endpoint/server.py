@@ -217,6 +217,11 @@ class ReadEndpoint:
         self.command = command
         self._password = password
         self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_QUERIES)
+        # Queries in flight, and whether the endpoint is closing: a query must not run on
+        # the engine once the process may shut it down (that ends in a crash inside chDB).
+        self._state = threading.Condition()
+        self._running = 0
+        self._closing = False
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._anchor: Any = None
@@ -260,10 +265,16 @@ class ReadEndpoint:
         return self.address
 
     def stop(self) -> None:
-        """Withdraw the address, stop listening (queries in flight finish), close the engine."""
+        """Withdraw the address, stop listening, let queries in flight finish, close the engine.
+
+        Requests arriving meanwhile (on connections kept alive) are refused without touching
+        the engine.
+        """
         if self.address is not None:
             with contextlib.suppress(OSError):
                 addresses.withdraw(self.data_dir, self.address)
+        with self._state:
+            self._closing = True
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -271,6 +282,9 @@ class ReadEndpoint:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        with self._state:
+            if not self._state.wait_for(lambda: self._running == 0, timeout=SLOT_WAIT_S):
+                log.warning("%d queries still running as the read endpoint stops", self._running)
         self._close_anchor()
 
     def _close_anchor(self) -> None:
@@ -311,7 +325,17 @@ class ReadEndpoint:
             raise QueryError(202, msg, "TOO_MANY_SIMULTANEOUS_QUERIES")
         started = time.perf_counter()
         try:
-            body, result = self._execute(request, statement, fmt)
+            with self._state:
+                if self._closing:
+                    msg = "the voc read endpoint is stopping: the store's owner is ending"
+                    raise QueryError(210, msg, "NETWORK_ERROR")
+                self._running += 1
+            try:
+                body, result = self._execute(request, statement, fmt)
+            finally:
+                with self._state:
+                    self._running -= 1
+                    self._state.notify_all()
         finally:
             self._slots.release()
         if fmt.lower() == "native" and request.protocol_version > 0:
@@ -389,7 +413,7 @@ class _Server(ThreadingHTTPServer):
     """One thread per connection; the endpoint it serves."""
 
     daemon_threads = True
-    allow_reuse_address = False
+    allow_reuse_address = True  # a closed port in TIME_WAIT can be served again at once
 
     def __init__(self, address: tuple[str, int], endpoint: ReadEndpoint) -> None:
         self.endpoint = endpoint
@@ -404,6 +428,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "voc-read-endpoint"
+    sys_version = ""
+    # Headers and body go out in two writes: without TCP_NODELAY the second waits for the
+    # client's delayed ACK (40 ms a request on Linux).
+    disable_nagle_algorithm = True
     error_message_format = "%(message)s\n"
     ANSWERS: ClassVar[dict[str, bytes]] = {"/": b"Ok.\n", "/ping": b"Ok.\n"}
 
