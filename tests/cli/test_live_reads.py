@@ -8,11 +8,13 @@ it as it does reading the store directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -88,6 +90,15 @@ def reads(dsn: str) -> dict[str, str]:
     return out
 
 
+def poll_until_gone(served: addresses.Address, process: subprocess.Popen[bytes]) -> None:
+    """Query the endpoint in a loop until its process has ended."""
+    client = clickhouse_connect.get_client(host=served.host, port=served.port, database="voc")
+    while process.poll() is None:
+        with contextlib.suppress(Exception):  # refused while stopping, or gone: both the end
+            client.command("SELECT count() FROM messages")
+    client.close()
+
+
 @pytest.fixture
 def store(settings: Settings) -> tuple[str, str]:
     """A migrated store no process has open: its DSN and directory."""
@@ -102,6 +113,7 @@ def test_every_read_works_while_voc_run_streams(store: tuple[str, str], tmp_path
         ["run", "--dsn", dsn, "--source", "stdin", "--quiet"], tmp_path / "run.err", subprocess.PIPE
     )
     assert run.stdin is not None
+    pollers: list[threading.Thread] = []
     try:
         run.stdin.write(jsonl([message(i) for i in range(30)]) + b"[1, 2]\n")
         run.stdin.flush()
@@ -138,9 +150,16 @@ def test_every_read_works_while_voc_run_streams(store: tuple[str, str], tmp_path
             assert refused.returncode == 1, args
             assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
         http.close()
+        # Readers keep querying as the run ends: the endpoint must stop under them cleanly.
+        pollers += [threading.Thread(target=poll_until_gone, args=(served, run)) for _ in range(3)]
+        for poller in pollers:
+            poller.start()
+        time.sleep(0.5)
     finally:
         run.stdin.close()
         assert run.wait(timeout=120) == 0, (tmp_path / "run.err").read_text()
+        for poller in pollers:
+            poller.join(timeout=30)
     assert "wrote 50 messages and 1 dead letters" in (tmp_path / "run.err").read_text()
     assert addresses.read(path) is None, "the address is withdrawn when the run ends"
     after = reads(dsn)  # the store directly, now that no process has it open
