@@ -23,8 +23,10 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-#: First words of the statements the endpoint runs.
-READ_KINDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN"})
+from flows.sqltext import READ_KEYWORDS
+
+#: First words of the statements the endpoint runs: the reads of ``voc sql`` too.
+READ_KINDS = READ_KEYWORDS
 
 #: Functions a read statement may not call: they read files the process can read.
 FILE_FUNCTIONS = frozenset({"file"})

@@ -83,6 +83,14 @@ def reads(dsn: str) -> dict[str, str]:
         "alerts": ("alerts", "--status", "all", "--last", "3650d"),
         "dead-letters-json": ("dead-letters", "--json"),
         "dead-letters": ("dead-letters",),
+        "messages-json": ("messages", *RANGE, "--json", "--limit", "100"),
+        "messages": ("messages", *RANGE, "--search", "giao hang"),
+        "conversation-json": ("conversation", "c1", "--json"),
+        "sql": (
+            "sql",
+            "-e",
+            "SELECT channel, count() AS n FROM messages FINAL GROUP BY channel ORDER BY channel",
+        ),
     }.items():
         result = voc(*args, "--dsn", dsn, env=ENV)
         assert result.returncode == 0, (name, result.stderr.decode())
@@ -107,6 +115,12 @@ def store(settings: Settings) -> tuple[str, str]:
     return dsn, chdb_path(dsn)
 
 
+CHATS = [
+    message(100 + i, source="chat", channel="zalo", conversation_id="c1", role=role)
+    for i, role in enumerate(["customer", "agent", "customer"])
+]
+
+
 def test_every_read_works_while_voc_run_streams(store: tuple[str, str], tmp_path: Path) -> None:
     dsn, path = store
     run = start(
@@ -115,7 +129,7 @@ def test_every_read_works_while_voc_run_streams(store: tuple[str, str], tmp_path
     assert run.stdin is not None
     pollers: list[threading.Thread] = []
     try:
-        run.stdin.write(jsonl([message(i) for i in range(30)]) + b"[1, 2]\n")
+        run.stdin.write(jsonl([message(i) for i in range(27)] + CHATS) + b"[1, 2]\n")
         run.stdin.flush()
         served = address_of(path, run)
         assert (served.host, served.command) == ("127.0.0.1", "voc run")
@@ -132,8 +146,12 @@ def test_every_read_works_while_voc_run_streams(store: tuple[str, str], tmp_path
 
         during = reads(dsn)
         report = json.loads(during["query-json"])
-        assert report["total"] == 50
-        assert {row["channel"] for row in report["volume"]} == {"shopee", "tiki", "lazada"}
+        assert report["total"] == 49, "agent turns are not customer voice"
+        assert len(json.loads(during["messages-json"])) == 49
+        turns = json.loads(during["conversation-json"])
+        assert [turn["role"] for turn in turns] == ["customer", "agent", "customer"]
+        assert "zalo" in during["sql"] and "shopee" in during["sql"]
+        assert {row["channel"] for row in report["volume"]} == {"shopee", "tiki", "lazada", "zalo"}
         assert [row["error_type"] for row in json.loads(during["dead-letters-json"])] == [
             "not_an_object"
         ]
@@ -171,11 +189,7 @@ def test_voc_serve_reads_exactly_what_a_direct_read_does(
 ) -> None:
     dsn, path = store
     feed = tmp_path / "in.jsonl"
-    chats = [
-        message(100 + i, source="chat", channel="zalo", conversation_id="c1", role=role)
-        for i, role in enumerate(["customer", "agent", "customer"])
-    ]
-    feed.write_bytes(jsonl([message(i) for i in range(40)] + chats) + b'{"id": 1\n')
+    feed.write_bytes(jsonl([message(i) for i in range(40)] + CHATS) + b'{"id": 1\n')
     ran = voc("run", "--dsn", dsn, "--input", str(feed), "--quiet", env=ENV)
     assert ran.returncode == 0, ran.stderr.decode()
     opened = T0 + timedelta(minutes=20)
