@@ -471,7 +471,7 @@ class _Handler(BaseHTTPRequestHandler):
                 extra[addresses.INSTANCE_HEADER] = endpoint.address.instance
             self._answer(200, b"Ok.\n", extra)
             return
-        if route not in ("/", "/query"):
+        if route != "/":
             self._answer(404, f"There is no handle {parts.path}\n".encode(), {})
             return
         try:
