@@ -153,8 +153,8 @@ def _stream(settings: Settings, *, workers: int, quiet: bool, command: str) -> R
     with serving(settings, command) as endpoint:
         if endpoint is not None and not quiet:
             err_console.print(
-                f"serving reads at {endpoint.url} (voc query, voc alerts and voc dead-letters "
-                "find it; Grafana and notebooks connect as to ClickHouse over HTTP)",
+                f"serving reads at {endpoint.url} (the voc read commands find it; Grafana and "
+                "notebooks connect as to ClickHouse over HTTP)",
                 highlight=False,
                 soft_wrap=True,
             )
