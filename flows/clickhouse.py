@@ -115,6 +115,8 @@ def embedded_kwargs(settings: Settings, *, write: bool = False) -> dict[str, Any
         return {"interface": "chdb", "path": path}
     endpoint = find(path)
     if endpoint is not None and not write:
+        from clickhouse_connect.driver.httputil import default_pool_manager
+
         password = settings.serve_password
         return {
             "interface": "http",
@@ -122,6 +124,8 @@ def embedded_kwargs(settings: Settings, *, write: bool = False) -> dict[str, Any
             "port": endpoint.port,
             "username": endpoint.user,
             "password": password.get_secret_value() if password else "",
+            # a pool of its own: HTTP_PROXY from the environment must not route loopback reads
+            "pool_mgr": default_pool_manager(),
         }
     owner = endpoint.pid if endpoint is not None else owner_pid(path)
     if owner is not None and owner != os.getpid():

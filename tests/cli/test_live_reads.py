@@ -156,6 +156,9 @@ def test_every_read_works_while_voc_run_streams(store: tuple[str, str], tmp_path
             "not_an_object"
         ]
         assert "Giao hàng chậm quá" in during["query"]
+        dead_proxy = {**ENV, "HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
+        proxied = voc("query", "--dsn", dsn, *RANGE, "--json", env=dead_proxy)
+        assert proxied.stdout.decode() == during["query-json"], "loopback reads skip a proxy"
 
         # Writing is the owner's job; a second server of the same store is refused.
         for args, expected in [
