@@ -8,10 +8,16 @@ Errors of every ClickHouse call are translated here, by one table (:data:`ERROR_
 :func:`failure_of`, :func:`translate`), into :mod:`schemas.errors`: only what can heal
 (unreachable, overloaded, timed out) is retried; values a table cannot take split an insert
 to isolate the rows; the rest (schema, credentials, a bug) stops the flow.
+
+chDB lets one process open a data directory. While another process has it open and serves
+reads of it (:mod:`flows.endpoint`), a reader of a ``chdb://`` DSN connects to that read
+endpoint over HTTP instead, found through the address file in the directory: every read
+works during a run without an option.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import threading
@@ -245,6 +251,52 @@ def server_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
+def embedded_kwargs(settings: Settings, *, write: bool = False) -> dict[str, Any]:
+    """``clickhouse_connect.get_client`` arguments for a ``chdb://`` DSN.
+
+    chDB lets one process open a data directory. When another process has it open and
+    serves reads of it (``voc run``, ``voc demo``, ``voc serve``), a reader gets the address
+    of that read endpoint (ClickHouse's HTTP interface, with ``VOC_SERVE_PASSWORD``);
+    otherwise the directory itself. Writing while another process has the directory open,
+    or reading while it serves no reads, is a :class:`ConfigError` naming that process.
+    """
+    from flows.endpoint import find, owner_pid
+
+    path = chdb_path(settings.clickhouse_dsn.get_secret_value())
+    if path == ":memory:":
+        return {"interface": "chdb", "path": path}
+    endpoint = find(path)
+    if endpoint is not None and not write:
+        from clickhouse_connect.driver.httputil import default_pool_manager
+
+        password = settings.serve_password
+        return {
+            "interface": "http",
+            "host": endpoint.host,
+            "port": endpoint.port,
+            "username": endpoint.user,
+            "password": password.get_secret_value() if password else "",
+            # a pool of its own: HTTP_PROXY from the environment must not route loopback reads
+            "pool_mgr": default_pool_manager(),
+        }
+    owner = endpoint.pid if endpoint is not None else owner_pid(path)
+    if owner is not None and owner != os.getpid():
+        if endpoint is not None:
+            msg = (
+                f"the embedded store {path} is open in `{endpoint.command}` (pid {owner}), which "
+                f"serves reads only (at {endpoint.url}); stop it before writing to the store"
+            )
+        else:
+            msg = (
+                f"the embedded store {path} is open in another process (pid {owner}) that serves "
+                "no reads: chDB lets one process open a data directory; stop that process, or "
+                "let it serve reads (VOC_SERVE, on by default in voc run and voc demo)"
+            )
+        raise ConfigError(msg)
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return {"interface": "chdb", "path": path}
+
+
 def connect(
     settings: Settings,
     *,
@@ -267,10 +319,9 @@ def connect(
     where = settings.redacted_dsn()
     try:
         if dsn.startswith("chdb:"):
-            path = chdb_path(dsn)
-            if path != ":memory:":
-                Path(path).mkdir(parents=True, exist_ok=True)
-            kwargs: dict[str, Any] = {"interface": "chdb", "path": path}
+            kwargs: dict[str, Any] = embedded_kwargs(settings, write=writer or create_database)
+            if kwargs["interface"] == "http":
+                where = f"{where} (its read endpoint {kwargs['host']}:{kwargs['port']})"
         else:
             kwargs = server_kwargs(settings)
         if create_database:
@@ -289,6 +340,8 @@ def connect(
             raise SinkFatalError(msg) from exc
         if name == "AUTHENTICATION_FAILED" or "Authentication failed" in text:
             msg = f"ClickHouse at {where} rejected the credentials"
+            if dsn.startswith("chdb:"):
+                msg += "; set VOC_SERVE_PASSWORD to the read endpoint's password"
             raise SinkFatalError(msg) from exc
         if is_tls_failure(text):
             msg = (

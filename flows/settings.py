@@ -7,6 +7,7 @@ environment. Secrets are ``SecretStr``: they print as ``**********``.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +56,38 @@ class Settings(BaseSettings):
     )
     clickhouse_ca_file: Path | None = Field(
         default=None, description="CA bundle (PEM) to verify an https:// server with."
+    )
+
+    # Reads while streaming ----------------------------------------------------------------
+    serve: bool = Field(
+        default=True,
+        description=(
+            "voc run and voc demo on a chdb:// store serve reads of it over ClickHouse's HTTP "
+            "interface while they run (the read commands find it); false: off."
+        ),
+    )
+    serve_host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Address the read endpoint listens on; anything but loopback needs a password.",
+    )
+    serve_port: int = Field(
+        default=8123,
+        ge=0,
+        le=65_535,
+        description=(
+            "Port of the read endpoint (0: any free port). Left unset: 8123, or a free port "
+            "when 8123 is taken; set: a taken port is an error."
+        ),
+    )
+    serve_user: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="User name the read endpoint accepts.",
+    )
+    serve_password: SecretStr | None = Field(
+        default=None,
+        description="Password the read endpoint requires (the read commands send it); unset: none.",
     )
 
     # Source -------------------------------------------------------------------------------
@@ -275,6 +308,14 @@ class Settings(BaseSettings):
                 f"({len(self.cluster_addresses or [''])}), got {self.process_id}"
             )
             raise ValueError(msg)
+        if not _is_loopback(self.serve_host) and not (
+            self.serve_password and self.serve_password.get_secret_value()
+        ):
+            msg = (
+                f"serve_host {self.serve_host} is not a loopback address: set serve_password "
+                "(VOC_SERVE_PASSWORD) so that only your readers can query the store"
+            )
+            raise ValueError(msg)
         if self.kafka_security_protocol.startswith("SASL_") and (
             self.kafka_sasl_mechanism is None or not self.kafka_username
         ):
@@ -329,6 +370,16 @@ class Settings(BaseSettings):
         out = self.model_dump(mode="json")
         out["clickhouse_dsn"] = self.redacted_dsn()
         return out
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback IP address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: Any) -> Settings:

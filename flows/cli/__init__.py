@@ -9,6 +9,7 @@
     drill     messages, conversation (the messages behind a number, a chat thread)
     sql       sql (the prompt, -e and -f)
     filters   filter values compared without case, unknown values listed
+    serve     serve (reads of an idle embedded store; run and demo serve while they stream)
     models    train, eval
     produce   produce (Kafka)
 

@@ -18,6 +18,7 @@ from flows.cli.drill import conversation, messages
 from flows.cli.models import eval_command, train
 from flows.cli.produce import produce
 from flows.cli.read import alerts, dead_letters, query
+from flows.cli.serve import serve
 from flows.cli.sql import sql
 from flows.cli.stream import demo, run
 from schemas.errors import VocError
@@ -38,7 +39,7 @@ def cli() -> None:
 
 for command in (
     migrate, run, demo, simulate, produce, query, messages, conversation, sql, alerts,
-    dead_letters, schema, config, train, eval_command,
+    dead_letters, serve, schema, config, train, eval_command,
 ):  # fmt: skip
     cli.add_command(command)
 

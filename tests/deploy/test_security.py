@@ -258,6 +258,7 @@ SECRETS = {
     "VOC_CLICKHOUSE_PASSWORD": "ch-s3cret-2",
     "VOC_KAFKA_PASSWORD": "kafka-s3cret-3",
     "VOC_AUTHOR_SALT": "salt-s3cret-4",
+    "VOC_SERVE_PASSWORD": "serve-s3cret-5",
     "VOC_KAFKA_USERNAME": "voc",
     "VOC_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
     "VOC_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
@@ -279,6 +280,8 @@ SECRET_CASES: list[tuple[tuple[str, ...], dict[str, str]]] = [
     (("messages", "--topic", "delivery"), {}),
     (("conversation", "conv-1"), {}),
     (("sql", "-e", "SELECT 1"), {}),
+    (("serve",), {}),
+    (("serve", "--host", "0.0.0.0"), {"VOC_CLICKHOUSE_DSN": "chdb:///nonexistent/voc"}),  # noqa: S104
     (("produce", "/nonexistent.jsonl"), {}),
     (("produce", "--simulate", "--messages", "3"), {"VOC_KAFKA_CA_FILE": "/nonexistent.pem"}),
     (("config",), {"VOC_BATCH_SIZE": "0"}),
