@@ -97,7 +97,7 @@ def answers(address: Address, timeout: float = 2.0) -> bool:
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
     try:
         with direct.open(f"{address.url}/ping", timeout=timeout) as response:
-            return response.headers.get(INSTANCE_HEADER) == address.instance
+            return bool(response.headers.get(INSTANCE_HEADER) == address.instance)
     except (urllib.error.URLError, OSError, ValueError):
         return False
 

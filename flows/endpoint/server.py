@@ -236,7 +236,7 @@ class ReadEndpoint:
 
         self._server = _Server((self.host, self.port), self)
         try:
-            self._anchor = chdb.connect(self.data_dir)
+            self._anchor = chdb.connect(self.data_dir)  # type: ignore[no-untyped-call]
             row = self._anchor.query(
                 "SELECT version(), displayName(), timezone()", "TabSeparated"
             ).bytes()
@@ -356,7 +356,7 @@ class ReadEndpoint:
                 msg = f"Unknown setting '{name}'"
                 raise QueryError(115, msg, "UNKNOWN_SETTING")
         try:
-            connection = chdb.connect(self.data_dir)
+            connection = chdb.connect(self.data_dir)  # type: ignore[no-untyped-call]
         except Exception as exc:
             raise QueryError.from_engine(exc) from exc
         try:
