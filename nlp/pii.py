@@ -25,7 +25,9 @@ Kinds and how each is recognised (tables in ``nlp/resources/pii.yaml``):
     6-19 digits near a bank context word (stk, số tài khoản, chuyển khoản, vcb, techcombank,
     mb, momo...), before or after the number.
 ``card``
-    13-19 digits passing the Luhn check, whole or in groups of four (or 4-6-5).
+    13-19 digits passing the Luhn check, whole or in groups of four (or 4-6-5); after a card
+    word ("thẻ", "số thẻ", "visa", "card") such a number is a card even when the Luhn check
+    fails, and a card even when a bank is named nearer ("thẻ Vietcombank 4532 ...").
 ``address``
     A house number followed by a street name and/or administrative units ("12A Nguyễn Trãi,
     P.2, Q.5, TP.HCM", "số 45 ngõ 12 phố Huế", "hẻm 123/4 Lê Văn Sỹ", "kiệt 25 Hoàng
@@ -34,7 +36,9 @@ Kinds and how each is recognised (tables in ``nlp/resources/pii.yaml``):
     a city alone is not redacted ("giao về quận 7"), nor is a quantity ("2 cái áo, quận 7").
 ``order_code``
     The regular expressions of :class:`PiiConfig` (``order_patterns``): marketplace order
-    ids, carrier tracking codes, and any code right after "mã đơn", "mã vận đơn", "order id".
+    ids, carrier tracking codes, any code right after "mã đơn", "mã vận đơn", "đơn hàng",
+    "order", and a code of 8+ letters and digits (4+ digits) right after a bare "đơn"
+    ("Đơn 2404TX8K2PLM"); never a price ("đơn 150000 đồng").
 
 Short numbers glued to letters ("256GB", "SM-A556", "50k"), numbers written as thousands
 ("199.000", "2.500.000"), dates ("26-10-2018") and numbers followed by a currency word are
@@ -44,16 +48,24 @@ number, street names typed without diacritics that read as a place ("vo van tan 
 thanh": "tan binh" is a district). ``bench/pii.py`` prints recall per kind on generated
 text and the share of PII-free texts that get any redaction.
 
-:func:`find_pii` returns the spans (on the NFC form of the text); :func:`redact` replaces
-them. The flow calls ``redact(raw).text`` first and normalizes that. Both are pure and
-thread-safe, and ``redact(redact(x).text) == redact(x)``.
+Personal data is looked for in the canonical text (:func:`nlp.normalize.canonical`: JSON
+escapes and HTML entities decoded, tags read, NFKC, every decimal digit ASCII, invisible
+characters removed), so full-width digits, zero-width or no-break spaces inside a number,
+``&#48;`` entities and JSON unicode escapes hide nothing; and on its separator view, so a
+number split by an emoji or a symbol that normalization turns into a space is found as
+well. Runs of spaces and any dash between digit groups count as one separator.
+
+:func:`find_pii` returns the spans on the canonical text; :func:`redact` replaces them and
+returns the canonical text. The flow stores ``redact(raw).text`` and normalizes that, so no
+later step can reveal a number redaction missed (a property test checks that
+``find_pii(normalize(redact(x).text))`` finds nothing). Both are pure and thread-safe, and
+``redact(redact(x).text) == redact(x)``.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -62,6 +74,7 @@ from typing import Any, Final, Literal, cast
 import yaml
 
 from nlp._tables import resource_path
+from nlp.normalize import canonical, separator_view, strip_diacritics
 from schemas.errors import ConfigError
 
 __all__ = [
@@ -322,8 +335,6 @@ def _tables() -> _Tables:
 # positions in the folded text are positions in the original.
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
-    from nlp.normalize import strip_diacritics
-
     table: dict[int, str] = {}
     for code in (*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         char = chr(code)
@@ -377,6 +388,7 @@ _CONTEXT_WORD_RE = re.compile(r"[a-z]+")
 _SENTENCE_BREAK_RE = re.compile(r"[\n!?;]|\.(?:\s|$)")
 _PLACEHOLDER_RE = re.compile(r"<(?:phone|email|id_number|bank_account|card|address|order_code)>")
 _GAPS = frozenset({" ", ".", "-", " - ", " -", "- ", ")", ") ", "(", " (", ")(", ") ("})
+_SPACES_RE = re.compile(" {2,}")
 _NUMBER_KINDS = frozenset({"phone", "id_number", "bank_account", "card"})
 _CURRENCY_AFTER_RE = re.compile(
     r"\s?(?:đ|đồng|dong|vnd|vnđ|usd|\$|%|triệu|trieu|nghìn|nghin|ngàn|ngan|tỷ|ty)(?!\w)",
@@ -405,41 +417,42 @@ class PiiSpan:
 def find_pii(text: str, config: PiiConfig = DEFAULT_PII) -> tuple[PiiSpan, ...]:
     """Return the personal data found in ``text``: non-overlapping spans, in text order.
 
-    Spans index the NFC form of ``text`` (the same string when it is already NFC).
+    Spans index ``canonical(text)`` (:func:`nlp.normalize.canonical`: the same string when
+    the text has no entity, escape, tag, invisible or compatibility character).
     """
+    return _find(canonical(text), config)
+
+
+def redact(text: str, config: PiiConfig = DEFAULT_PII) -> Redaction:
+    """Replace the personal data in ``canonical(text)`` with ``<kind>`` placeholders.
+
+    ``kinds`` lists the kinds replaced, in the order of :data:`KINDS`, each once. The text
+    returned is canonical even when nothing was replaced.
+    """
+    text = canonical(text)
+    spans = _find(text, config)
+    if not spans:
+        return Redaction(text, ())
+    kinds = {s.kind for s in spans}
+    return Redaction(_apply(text, list(spans)), tuple(k for k in KINDS if k in kinds))
+
+
+def _find(text: str, config: PiiConfig) -> tuple[PiiSpan, ...]:
+    """Spans of personal data in a canonical text, found on its separator view."""
     if not _NEEDS_WORK_RE.search(text):
         return ()
-    text = _nfc(text)
+    view = separator_view(text)  # same length: spans found on it index the text
     found: list[PiiSpan] = []
-    current = text
+    current = view
     for _ in range(_MAX_PASSES):  # a placeholder is shorter than what it hides, so context
         spans = _find_once(current, config)  # words come closer: look again until stable
         if not spans:
             break
         found = sorted([*found, *(_to_original(s, found) for s in spans)], key=lambda s: s.start)
-        current = _apply(text, found)
+        current = _apply(view, found)
         if not _NEEDS_WORK_RE.search(current):
             break
     return tuple(found)
-
-
-def redact(text: str, config: PiiConfig = DEFAULT_PII) -> Redaction:
-    """Replace the personal data in ``text`` with ``<kind>`` placeholders.
-
-    ``kinds`` lists the kinds replaced, in the order of :data:`KINDS`, each once.
-    """
-    spans = find_pii(text, config)
-    if not spans:
-        return Redaction(text, ())
-    text = _nfc(text)
-    kinds = {s.kind for s in spans}
-    return Redaction(_apply(text, list(spans)), tuple(k for k in KINDS if k in kinds))
-
-
-def _nfc(text: str) -> str:
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
-        return text
-    return unicodedata.normalize("NFC", text)
 
 
 def _to_original(span: PiiSpan, found: list[PiiSpan]) -> PiiSpan:
@@ -551,7 +564,7 @@ def _number_chains(text: str, runs: list[tuple[int, int]]) -> list[list[_Group]]
             if current:
                 chains.append(current)
             current = []
-        elif current and text[current[-1][1] : start] in _GAPS:
+        elif current and _gap(text[current[-1][1] : start]) in _GAPS:
             current.append((start, end))
         else:
             if current:
@@ -564,6 +577,13 @@ def _number_chains(text: str, runs: list[tuple[int, int]]) -> list[list[_Group]]
         for chain in chains
         if sum(b - a for a, b in chain) >= 6
     ]
+
+
+def _gap(between: str) -> str:
+    """The text between two digit groups, runs of spaces as one (normalize collapses them)."""
+    if len(between) < 2 or len(between) > 8 or "  " not in between:
+        return between
+    return _SPACES_RE.sub(" ", between)
 
 
 def _number_spans(
@@ -746,9 +766,17 @@ def _classify(
 ) -> str | None:
     """Return the kind of a number: the nearest context word it fits, else its shape."""
     n = len(digits)
-    for kind in _contexts_by_distance(text, sub[0].start, sub[-1].end, contexts, tables):
-        if kind == "card" and 13 <= n <= 19 and _luhn(digits):
-            return "card"
+    cues = _contexts_by_distance(text, sub[0].start, sub[-1].end, contexts, tables)
+    if (
+        "card" in cues
+        and 13 <= n <= 19
+        and _card_grouping(sub)
+        and (cues[0] == "card" or len(sub) > 1 or _luhn(digits))
+    ):
+        # after "thẻ", "số thẻ", "visa", "card": a card even when the Luhn check fails (a
+        # typo, a masked digit) or a bank is named nearer ("thẻ Vietcombank 4532 ...")
+        return "card"
+    for kind in cues:
         if kind == "id_number" and n in (9, 12):
             return "id_number"
         if kind == "bank_account" and 6 <= n <= 19:
