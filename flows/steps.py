@@ -10,8 +10,6 @@ message never stops the flow.
 from __future__ import annotations
 
 import gc
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -22,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from flows.batching import MicroBatch
+from flows.privacy import Privacy, SafeMessage, kinds_in_order
 from flows.records import (
     EnrichedBatch,
     Parsed,
@@ -41,9 +40,6 @@ from schemas.rows import DeadLetter, StoredMessage
 
 log = logging.getLogger(__name__)
 
-#: Dead-letter payloads longer than this are cut (the size column keeps the full length).
-MAX_DEAD_PAYLOAD_CHARS = 1_000_000
-
 Clock = Callable[[], datetime]
 
 
@@ -55,15 +51,6 @@ def utc_now() -> datetime:
 # -- parse -------------------------------------------------------------------------------------
 
 
-def payload_text(payload: bytes | str | dict[str, Any]) -> str:
-    """The payload as text for a dead-letter row; undecodable bytes shown as escapes."""
-    if isinstance(payload, bytes):
-        return payload.decode("utf-8", errors="backslashreplace")
-    if isinstance(payload, str):
-        return payload
-    return json.dumps(payload, ensure_ascii=False, default=str)
-
-
 def dead_letter(
     step: str,
     error_type: str,
@@ -72,12 +59,11 @@ def dead_letter(
     position: int,
     payload: bytes | str | dict[str, Any],
     now: datetime,
+    *,
+    privacy: Privacy,
 ) -> DeadLetter:
-    """Build a dead letter; the payload is PII-redacted and cut to a safe length."""
-    text = payload_text(payload)
-    size = len(text)
-    stored = redact(text[:MAX_DEAD_PAYLOAD_CHARS]).text
-    return DeadLetter(step, error_type, reason, origin, position, stored, size, now)
+    """Build a dead letter: reason and payload redacted, identifiers hashed, then cut."""
+    return privacy.dead_letter(step, error_type, reason, origin, position, payload, now)
 
 
 def _validation_summary(exc: ValidationError) -> tuple[str, str]:
@@ -103,16 +89,20 @@ def _validation_summary(exc: ValidationError) -> tuple[str, str]:
         error_type = "not_an_object"
     elif kind.endswith("_type") or kind.endswith("_parsing"):
         error_type = "wrong_type"
+    elif field in ("id", "channel") and kind == "value_error":
+        error_type = f"invalid_{field}"
     else:
         error_type = "invalid_message"
     return error_type, "; ".join(parts)
 
 
-def parse_record(record: RawRecord | SourceError, now: Clock = utc_now) -> Parsed | DeadLetter:
+def parse_record(
+    record: RawRecord | SourceError, now: Clock = utc_now, *, privacy: Privacy
+) -> Parsed | DeadLetter:
     """Decode and validate one raw payload against the inbound message contract.
 
     A :class:`SourceError` (the source could not read a payload) becomes a dead letter of
-    the ``read`` step.
+    the ``read`` step. Dead letters are redacted by ``privacy``.
     """
     if isinstance(record, SourceError):
         return dead_letter(
@@ -123,6 +113,7 @@ def parse_record(record: RawRecord | SourceError, now: Clock = utc_now) -> Parse
             record.position,
             record.payload,
             now(),
+            privacy=privacy,
         )
     payload = record.payload
     value: Any
@@ -136,7 +127,14 @@ def parse_record(record: RawRecord | SourceError, now: Clock = utc_now) -> Parse
                 bad, at = payload[exc.start], exc.start
                 reason = f"payload is not valid UTF-8: byte 0x{bad:02x} at offset {at}"
                 return dead_letter(
-                    "parse", "invalid_utf8", reason, record.origin, record.position, payload, now()
+                    "parse",
+                    "invalid_utf8",
+                    reason,
+                    record.origin,
+                    record.position,
+                    payload,
+                    now(),
+                    privacy=privacy,
                 )
         else:
             text = payload
@@ -145,14 +143,28 @@ def parse_record(record: RawRecord | SourceError, now: Clock = utc_now) -> Parse
         except json.JSONDecodeError as exc:
             reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
             return dead_letter(
-                "parse", "invalid_json", reason, record.origin, record.position, payload, now()
+                "parse",
+                "invalid_json",
+                reason,
+                record.origin,
+                record.position,
+                payload,
+                now(),
+                privacy=privacy,
             )
     try:
         message = InboundMessage.model_validate(value)
     except ValidationError as exc:
         error_type, reason = _validation_summary(exc)
         return dead_letter(
-            "parse", error_type, reason, record.origin, record.position, payload, now()
+            "parse",
+            error_type,
+            reason,
+            record.origin,
+            record.position,
+            payload,
+            now(),
+            privacy=privacy,
         )
     return Parsed(message, record.origin, record.position)
 
@@ -171,10 +183,12 @@ def _sort_out(results: Iterable[T | DeadLetter], dead: list[DeadLetter]) -> list
     return ok
 
 
-def parse_batch(batch: MicroBatch[RawRecord | SourceError], now: Clock = utc_now) -> ParsedBatch:
+def parse_batch(
+    batch: MicroBatch[RawRecord | SourceError], now: Clock = utc_now, *, privacy: Privacy
+) -> ParsedBatch:
     """Parse a micro-batch: its valid messages, and a dead letter for each bad payload."""
     dead: list[DeadLetter] = []
-    ok = _sort_out((parse_record(record, now) for record in batch.items), dead)
+    ok = _sort_out((parse_record(record, now, privacy=privacy) for record in batch.items), dead)
     return ParsedBatch(batch.origin, ok, dead)
 
 
@@ -182,45 +196,59 @@ def parse_batch(batch: MicroBatch[RawRecord | SourceError], now: Clock = utc_now
 
 
 class Preparer:
-    """Redact PII, normalize, fold diacritics, identify the language, hash the author."""
+    """Redact PII, normalize, fold diacritics, identify the language, hash the author.
+
+    Every stored field of the message is redacted and its personal identifiers hashed
+    (:class:`flows.privacy.Privacy`) before the text is normalized, so nothing derived from
+    the text can show what redaction replaced; if the normalized text still shows personal
+    data (normalization joined what the canonical text kept apart), the redacted normalized
+    text is stored in place of the text.
+    """
 
     def __init__(self, author_salt: str, pii: PiiConfig = DEFAULT_PII, now: Clock = utc_now):
-        self._salt = author_salt.encode("utf-8")
-        self._pii = pii
+        self.privacy = Privacy(author_salt, pii)
         self._now = now
 
     def hash_author(self, author: str | None) -> str:
         """HMAC-SHA256 of the author id with the salt; empty when there is no author."""
-        if not author:
-            return ""
-        return hmac.new(self._salt, author.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return self.privacy.author(author)
 
     def __call__(self, parsed: Parsed) -> Prepared | DeadLetter:
         """Prepare one message, or return a dead letter if any of the text steps fails."""
         msg = parsed.message
         try:
-            redacted = redact(msg.text, self._pii)
-            kinds = set(redacted.kinds)
-            attributes = "{}"
-            if msg.attributes:
-                attrs = redact(json.dumps(msg.attributes, ensure_ascii=False), self._pii)
-                attributes = attrs.text
-                kinds.update(attrs.kinds)
-            text_normalized = normalize(redacted.text)
+            safe = self.privacy.message(msg)
+            text = safe.message.text
+            kinds = safe.kinds
+            text_normalized = normalize(text)
+            if self.privacy.revealed(text_normalized):
+                redacted = redact(text_normalized, self.privacy.pii)
+                text = text_normalized = redacted.text
+                kinds = kinds_in_order((*kinds, *redacted.kinds))
+                safe = SafeMessage(
+                    safe.message.model_copy(update={"text": text}), kinds, safe.author_hash
+                )
             return Prepared(
-                message=msg,
+                message=safe.message,
                 origin=parsed.origin,
                 position=parsed.position,
-                text=redacted.text,
+                text=text,
                 text_normalized=text_normalized,
                 text_search=strip_diacritics(text_normalized),
-                language=detect_language(redacted.text),
+                language=detect_language(text),
                 pii_kinds=tuple(sorted(kinds)),
-                author_hash=self.hash_author(msg.author),
-                attributes=attributes,
+                author_hash=safe.author_hash,
+                attributes=json.dumps(safe.message.attributes, ensure_ascii=False)
+                if safe.message.attributes
+                else "{}",
             )
         except Exception as exc:  # one bad message must not stop the flow
-            log.warning("prepare failed for message %s: %s", msg.id, type(exc).__name__)
+            log.warning(
+                "prepare failed for the message at %s:%s: %s",
+                parsed.origin,
+                parsed.position,
+                type(exc).__name__,
+            )
             return dead_letter(
                 "prepare",
                 type(exc).__name__,
@@ -229,6 +257,7 @@ class Preparer:
                 parsed.position,
                 msg.model_dump(mode="json"),
                 self._now(),
+                privacy=self.privacy,
             )
 
     def prepare_batch(self, batch: ParsedBatch) -> PreparedBatch:
@@ -250,9 +279,10 @@ class Enrich:
     and shared by the worker threads of the process.
     """
 
-    def __init__(self, factory: EnricherFactory, now: Clock = utc_now):
+    def __init__(self, factory: EnricherFactory, now: Clock = utc_now, *, privacy: Privacy):
         self._factory = factory
         self._now = now
+        self._privacy = privacy
         self._enricher: Enricher | None = None
         self._lock = threading.Lock()
 
@@ -303,6 +333,7 @@ class Enrich:
                         message.position,
                         message.message.model_dump(mode="json"),
                         now,
+                        privacy=self._privacy,
                     )
                 )
             else:

@@ -85,6 +85,8 @@ __all__ = [
     "PiiSpan",
     "Redaction",
     "find_pii",
+    "has_context_word",
+    "is_identifier_key",
     "redact",
 ]
 
@@ -114,6 +116,9 @@ class PiiConfig:
     kinds: frozenset[PiiKind] = frozenset(KINDS)
     order_patterns: tuple[str, ...] | None = None
     extra_order_patterns: tuple[str, ...] = ()
+    bare_runs_are_ids: bool = False
+    """For URLs and identifiers: an unbroken run of 13-19 digits is an object id (a post, a
+    video, a user), a card only after a card word; grouped card numbers still are cards."""
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(KINDS)
@@ -218,6 +223,9 @@ class _Tables:
     """House-number prefixes ("số nhà", "sn"), folded, as word tuples."""
     """First words that may follow a bare house number: street/area keywords, street starts."""
     order_patterns: tuple[str, ...]
+    identifier_keys: frozenset[str]
+    identifier_owners: tuple[str, ...]
+    identifier_suffixes: frozenset[str]
 
 
 _Phrase = tuple[tuple[str, ...], tuple[str, ...]]
@@ -268,6 +276,7 @@ def _tables() -> _Tables:
     card = _section(data, "card")
     address = _section(data, "address")
     order = _section(data, "order_code")
+    identifiers = _section(data, "identifiers")
 
     context_kind: dict[str, str] = {}
     for kind, section in (
@@ -328,7 +337,45 @@ def _tables() -> _Tables:
             )
         ),
         order_patterns=tuple(patterns),
+        identifier_keys=frozenset(_key_name(str(k)) for k in identifiers.get("keys", [])),
+        identifier_owners=tuple(_key_name(str(k)) for k in identifiers.get("owners", [])),
+        identifier_suffixes=frozenset(_key_name(str(k)) for k in identifiers.get("suffixes", [])),
     )
+
+
+_KEY_NOISE_RE = re.compile(r"[\s_.\-]+")
+
+
+def _key_name(key: str) -> str:
+    return _KEY_NOISE_RE.sub("", strip_diacritics(key).lower())
+
+
+@lru_cache(maxsize=4096)
+def is_identifier_key(key: str) -> bool:
+    """Whether a field named ``key`` holds a personal identifier (stored only as an HMAC).
+
+    The ``identifiers`` of ``nlp/resources/pii.yaml``, compared lowercase without diacritics,
+    spaces, ``_``, ``-`` and ``.``: ``author``, ``customer_id``, ``userId``, ``Họ tên``...,
+    and an owner followed by a suffix (``buyer_phone``, ``receiver_name``).
+    """
+    name = _key_name(key)
+    tables = _tables()
+    if name in tables.identifier_keys:
+        return True
+    return any(
+        name.startswith(owner) and name[len(owner) :] in tables.identifier_suffixes
+        for owner in tables.identifier_owners
+    )
+
+
+def has_context_word(text: str) -> bool:
+    """Whether ``text`` holds a context word of a number kind ("sđt", "stk", "thẻ", "cccd")."""
+    tables = _tables()
+    if text.isascii():  # the first word of a phrase is enough to say no
+        words = _CONTEXT_WORD_RE.findall(text.lower())
+        if not any(word in tables.context for word in words):
+            return False
+    return bool(_context_words(text, 0, len(text), tables))
 
 
 # A same-length fold: lowercase, diacritics off, đ -> d; combining marks become spaces so that
@@ -486,7 +533,7 @@ def _find_once(text: str, config: PiiConfig) -> list[PiiSpan]:
                 if end > start:
                     spans.append(PiiSpan(start, end, "order_code"))
     if runs and enabled & _NUMBER_KINDS:
-        spans.extend(_number_spans(text, runs, tables, enabled))
+        spans.extend(_number_spans(text, runs, tables, enabled, config.bare_runs_are_ids))
     if "<" in text:  # never redact inside a placeholder (a custom pattern could match one)
         taken = [m.span() for m in _PLACEHOLDER_RE.finditer(text)]
         spans = [s for s in spans if all(s.end <= a or s.start >= b for a, b in taken)]
@@ -587,13 +634,23 @@ def _gap(between: str) -> str:
 
 
 def _number_spans(
-    text: str, runs: list[tuple[int, int]], tables: _Tables, enabled: frozenset[str]
+    text: str,
+    runs: list[tuple[int, int]],
+    tables: _Tables,
+    enabled: frozenset[str],
+    bare_runs_are_ids: bool,
 ) -> list[PiiSpan]:
     spans: list[PiiSpan] = []
     for chain in _number_chains(text, runs):
         if _date(chain, text):
             continue
         contexts: list[tuple[int, int, str]] | None = None
+        if not _shaped(chain, text):  # only a context word could make it personal
+            low = max(0, chain[0].start - tables.window_before - 24)
+            high = min(len(text), chain[-1].end + tables.window_after + 24)
+            contexts = _context_words(text, low, high, tables)
+            if not contexts:
+                continue
         i = 0
         while i < len(chain):
             found = False
@@ -612,7 +669,7 @@ def _number_spans(
                     low = max(0, chain[0].start - tables.window_before - 24)
                     high = min(len(text), chain[-1].end + tables.window_after + 24)
                     contexts = _context_words(text, low, high, tables)
-                kind = _classify(text, sub, digits, contexts, tables)
+                kind = _classify(text, sub, digits, contexts, tables, bare_runs_are_ids)
                 if kind is not None and kind in enabled:
                     start = sub[0].start
                     if start > 0 and text[start - 1] == "+":
@@ -629,6 +686,24 @@ def _number_spans(
             if not found:
                 i += 1
     return spans
+
+
+def _shaped(chain: list[_Group], text: str) -> bool:
+    """Whether part of the chain could be personal data without a context word.
+
+    A necessary condition of :func:`_classify` without context: a card or a CCCD has 12+
+    digits, a phone starts with "0" (10-11 digits), "84" (11-12 digits) or follows a "+".
+    """
+    remaining = sum(len(g.digits) for g in chain)
+    if remaining >= 12 or (chain[0].start > 0 and text[chain[0].start - 1] == "+"):
+        return True
+    for group in chain:
+        if remaining < 10:
+            return False
+        if group.digits[0] == "0" or (remaining >= 11 and group.digits.startswith("84")):
+            return True
+        remaining -= len(group.digits)
+    return False
 
 
 def _context_words(text: str, low: int, high: int, tables: _Tables) -> list[tuple[int, int, str]]:
@@ -763,6 +838,7 @@ def _classify(
     digits: str,
     contexts: list[tuple[int, int, str]],
     tables: _Tables,
+    bare_runs_are_ids: bool = False,
 ) -> str | None:
     """Return the kind of a number: the nearest context word it fits, else its shape."""
     n = len(digits)
@@ -783,7 +859,12 @@ def _classify(
             return "bank_account"
         if kind == "phone" and _phone_ok(text, sub, digits, tables, lenient=True):
             return "phone"
-    if 13 <= n <= 19 and _luhn(digits) and _card_grouping(sub):
+    if (
+        13 <= n <= 19
+        and _luhn(digits)
+        and _card_grouping(sub)
+        and not (bare_runs_are_ids and len(sub) == 1)
+    ):
         return "card"
     if _phone_ok(text, sub, digits, tables):
         return "phone"
