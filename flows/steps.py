@@ -318,7 +318,10 @@ class Enrich:
                     msg
                 )
         except Exception as exc:
-            log.warning("enrich_batch failed (%s); retrying message by message", exc)
+            log.warning(
+                "enrich_batch failed (%s); retrying message by message",
+                self._privacy.reason(str(exc)),
+            )
             results = [self._enrich_one(enricher, p) for p in batch]
         now = self._now()
         rows: list[StoredMessage] = []
