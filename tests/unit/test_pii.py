@@ -271,12 +271,12 @@ def test_bad_settings_raise_config_error(mapping: dict[str, object], message: st
 # Generated texts (bench/pii.py runs the same check on 2,000+ items)
 
 
-def _coverage(n: int, seed: int) -> tuple[Counter[str], Counter[str]]:
+def _coverage(n: int, seed: int, evasions: float = 0.0) -> tuple[Counter[str], Counter[str]]:
     total: Counter[str] = Counter()
     hit: Counter[str] = Counter()
-    for item in pii_texts(n, seed=seed):
+    for item in pii_texts(n, seed=seed, evasions=evasions):
         spans = find_pii(item.text)
-        for start, end, kind in item.items:
+        for start, end, kind in item.canonical_items:
             total[kind] += 1
             covered = set()
             for span in spans:
@@ -293,6 +293,30 @@ def test_recall_on_generated_texts() -> None:
         assert total[kind] >= 80
         assert hit[kind] / total[kind] >= 0.99, (kind, hit[kind], total[kind])
     assert sum(hit.values()) / sum(total.values()) >= 0.99
+
+
+def test_recall_on_generated_texts_written_to_hide_them() -> None:
+    total, hit = _coverage(700, seed=15, evasions=1.0)
+    for kind in KINDS:
+        assert hit[kind] / total[kind] >= 0.99, (kind, hit[kind], total[kind])
+
+
+def test_evasions_hide_the_item_from_a_plain_reading_only() -> None:
+    import random
+
+    from nlp.normalize import canonical
+    from nlp.pii_synth import EVASIONS, evade
+
+    rng = random.Random(4)
+    for style in EVASIONS:
+        for item in ("0912 345 678", "an.nguyen@gmail.com", "4532015112830366", "2404TX8K2PLM"):
+            written = evade(item, style, rng, spaced=item != "2404TX8K2PLM")
+            assert written != item, (style, item)
+            seen = canonical(written)
+            assert seen.replace(" ", "") == item.replace(" ", ""), (style, written, seen)
+    hidden = pii_texts(50, seed=3, evasions=1.0)
+    assert all(style for t in hidden for style in t.evasions)
+    assert [t.text for t in pii_texts(50, seed=3)] != [t.text for t in hidden]
 
 
 def test_precision_on_generated_pii_free_texts() -> None:
