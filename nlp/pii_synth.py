@@ -941,9 +941,9 @@ def planted_fields(rng: random.Random, *, evasions: float = 0.3) -> list[Planted
     for name in rng.sample(sorted(_FIELD_KINDS), rng.randint(1, 3)):
         kind = rng.choice(_FIELD_KINDS[name])
 
-        def hide(value: str) -> str:
+        def hide(value: str, spaced: bool = kind != "order_code") -> str:
             if rng.random() < evasions:
-                return evade(value, rng.choice(EVASIONS), rng)
+                return evade(value, rng.choice(EVASIONS), rng, spaced=spaced)
             return value
 
         if name == "author":
