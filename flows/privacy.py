@@ -57,6 +57,7 @@ from nlp.pii import (
     is_identifier_key,
     redact,
 )
+from schemas.errors import SchemaError
 from schemas.message import InboundMessage
 from schemas.rows import DeadLetter
 
@@ -99,10 +100,6 @@ class SafeMessage:
     message: InboundMessage
     kinds: tuple[str, ...]
     author_hash: str
-
-
-class _TooDeep(Exception):
-    """A JSON value nested deeper than :data:`_MAX_DEPTH`."""
 
 
 class Privacy:
@@ -190,7 +187,8 @@ class Privacy:
 
     def _walk(self, value: Any, kinds: set[str], key: str, *, personal: bool, depth: int) -> Any:
         if depth > _MAX_DEPTH:
-            raise _TooDeep
+            msg = f"attributes are nested deeper than {_MAX_DEPTH} levels"
+            raise SchemaError(msg)
         if isinstance(value, dict):
             out: dict[str, Any] = {}
             for k, v in value.items():
@@ -261,7 +259,7 @@ class Privacy:
         if isinstance(value, dict | list):
             try:
                 stored = json.dumps(self.value(value, set()), ensure_ascii=False)
-            except (_TooDeep, RecursionError, ValueError):
+            except (SchemaError, RecursionError, ValueError):
                 pass
             else:
                 if len(stored) <= MAX_DEAD_PAYLOAD_CHARS:

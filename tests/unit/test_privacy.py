@@ -355,3 +355,16 @@ def test_long_digit_runs_in_urls_and_ids_are_object_ids_not_cards() -> None:
     grouped = "https://pay.vn/?card=4532-0151-1283-0366"
     assert safe(url=grouped).message.url == "https://pay.vn/?card=<card>"
     assert safe(text=f"thẻ {CARD}").message.text == "thẻ <card>"
+
+
+def test_attributes_nested_too_deep_are_a_dead_letter_with_a_reason() -> None:
+    deep: Any = f"sđt {PHONE}"
+    for _ in range(100):
+        deep = {"a": deep}
+    parsed = parse(line(message(0, extra=deep)))
+    assert isinstance(parsed, Parsed)
+    letter = Preparer(SALT)(parsed)
+    assert isinstance(letter, DeadLetter)
+    assert (letter.step, letter.error_type) == ("prepare", "SchemaError")
+    assert "nested deeper than 64 levels" in letter.reason
+    assert PHONE not in letter.payload and "<phone>" in letter.payload
