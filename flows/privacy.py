@@ -55,6 +55,7 @@ from nlp.pii import (
     find_pii,
     has_context_word,
     is_identifier_key,
+    phone_prefix,
     redact,
 )
 from schemas.errors import SchemaError
@@ -320,8 +321,8 @@ def _may_hold_number(value: str) -> bool:
     """Whether an id could hold an email, a phone, a card, an ID or an account number.
 
     A quick necessary condition of :func:`nlp.pii.find_pii` (a test checks it): 6+ digits
-    in a chain, and 12+ of them (a card, a CCCD), a "+" or a group starting with "0" or
-    "84" with 10+ digits from it (a phone), or a context word ("stk", "cmnd"); or an "@".
+    in a chain, and 12+ of them (a card, a CCCD), a "+" or a group starting like a phone
+    number with 10+ digits from it, or a context word ("stk", "cmnd"); or an "@".
     """
     if "@" in value:
         return True
@@ -333,8 +334,8 @@ def _may_hold_number(value: str) -> bool:
             continue
         if remaining >= 12 or "+" in value:
             return True
-        for group in groups:
-            if remaining >= 10 and (group[0] == "0" or group.startswith("84")):
+        for k, group in enumerate(groups):
+            if remaining >= 10 and phone_prefix("".join(groups[k:])):
                 return True
             remaining -= len(group)
         if context is None:

@@ -87,6 +87,7 @@ __all__ = [
     "find_pii",
     "has_context_word",
     "is_identifier_key",
+    "phone_prefix",
     "redact",
 ]
 
@@ -365,6 +366,17 @@ def is_identifier_key(key: str) -> bool:
     return any(
         name.startswith(owner) and name[len(owner) :] in tables.identifier_suffixes
         for owner in tables.identifier_owners
+    )
+
+
+def phone_prefix(digits: str) -> bool:
+    """Whether a run of digits starts like a Vietnamese phone number (0 or 84 prefix)."""
+    tables = _tables()
+    national = "0" + digits[2:] if digits.startswith("84") else digits
+    return (
+        national[:3] in tables.mobile_prefixes
+        or national[:4] in tables.old_mobile_prefixes
+        or national.startswith(tables.landline_prefix)
     )
 
 

@@ -334,7 +334,7 @@ def test_no_planted_value_survives_a_dead_letter(planted: dict[str, str]) -> Non
 ID_PIECES = [
     *"0123456789",
     *"._:/#+=-",
-    *("84", "0", "rv", "stk", "cmnd", "the", "sdt", "x", "A"),
+    *("84", "0", "091", "028", "0168", "rv", "stk", "cmnd", "the", "sdt", "x", "A", "(", ")"),
     *(CCCD, "079092", "4532-0151-1283-0366", "4532", PHONE, "912 345", "0912.345"),
 ]
 
