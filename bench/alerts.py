@@ -46,8 +46,8 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from flows.detect.phrases import fold
-from flows.simulator import SimulationConfig, Simulator, parse_surge_spec
 from schemas.errors import ConfigError
+from simulator import SimulationConfig, Simulator, parse_surge_spec
 
 FLASH_SALE = "at=20:00,for=60m,x=3,name=flash_sale,daily"
 BINS = ((0.0, 0.5), (0.5, 1.0), (1.0, 2.0), (2.0, 5.0), (5.0, float("inf")))

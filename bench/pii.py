@@ -4,8 +4,8 @@
    fully covered by a redaction (recall) and by a redaction of the right kind, first as
    customers write them, then written to hide them (full-width digits, zero-width
    characters or no-break spaces inside, HTML entities, JSON unicode escapes, bidi controls,
-   mixes; ``nlp.pii_synth.EVASIONS``); then the share of generated PII-free messages (prices,
-   dates, sizes, model codes...) that got any redaction.
+   mixes; ``tests.support.pii_synth.EVASIONS``); then the share of generated PII-free
+   messages (prices, dates, sizes, model codes...) that got any redaction.
 2. **Everywhere** (``--flow``, on by default): messages with personal data planted in every
    field (text, brand, product, url, conversation id, id, author, attributes nested, as keys
    and as escaped JSON), some written evasively, a burst of them so the detectors open
@@ -43,7 +43,7 @@ from typing import Any
 
 from nlp.normalize import canonical, strip_diacritics
 from nlp.pii import KINDS, find_pii, redact
-from nlp.pii_synth import SyntheticText, clean_texts, pii_texts, planted_fields
+from tests.support.pii_synth import SyntheticText, clean_texts, pii_texts, planted_fields
 
 REPO = Path(__file__).resolve().parent.parent
 

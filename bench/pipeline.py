@@ -65,7 +65,7 @@ PER_POLL = 500
 
 def simulated(n: int, seed: int, hours: float, start: datetime) -> Iterator[dict[str, Any]]:
     """``n`` simulated inbound messages (the ``voc simulate`` stream) from ``start``, lazily."""
-    from flows.simulator import SimulationConfig, Simulator
+    from simulator import SimulationConfig, Simulator
 
     return Simulator(SimulationConfig(seed=seed, start=start, hours=hours, messages=n)).messages()
 
@@ -344,8 +344,7 @@ def flow_run(
 ) -> dict[str, Any]:
     from flows.clickhouse import connect
     from flows.dataflow import FlowIO, build_flow
-    from flows.recovery import Execution
-    from flows.runner import WriteCounter, run_flow
+    from flows.execution import Execution, WriteCounter, run_flow
     from flows.sinks.clickhouse import clickhouse_sink
     from flows.timing import StageTimer
     from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage

@@ -33,8 +33,8 @@ from typing import Any
 
 from flows.records import RawRecord
 from flows.settings import load_settings
-from flows.simulator import SimulationConfig, Simulator
 from flows.steps import Preparer, parse_record
+from simulator import SimulationConfig, Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 _WROTE = re.compile(r"wrote ([\d,]+) messages and ([\d,]+) dead letters in ([\d.]+) s")
@@ -151,7 +151,7 @@ def main() -> None:
 
     from confluent_kafka import Producer
 
-    from flows.produce import produce
+    from flows.kafka.producer import produce
 
     owner = Producer({"test.mock.num.brokers": 1, "log_level": 0})
     brokers = ",".join(f"{b.host}:{b.port}" for b in owner.list_topics(timeout=10).brokers.values())

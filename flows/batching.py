@@ -4,9 +4,10 @@ Bytewax's built-in ``collect`` restarts its timeout on every item, so under a st
 it only flushes when the batch is full and latency grows without bound; and as a keyed step
 it sends every item to the worker its key hashes to. :class:`BatchingSource` wraps a source
 instead: a partition's batch is emitted when it reaches ``max_size`` items, when
-``timeout`` has passed since its first item, or at the end of the partition, on the worker
-that read it. The flow's parse, prepare and enrich steps then work on whole micro-batches
-there, and no message crosses to another worker (or process) before its row is written.
+``timeout`` has passed since its first item, or at the end of the partition (or of the run:
+:mod:`flows.stopping`), on the worker that read it. The flow's parse, prepare and enrich
+steps then work on whole micro-batches there, and no message crosses to another worker
+(or process) before its row is written.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+
+from flows.stopping import stop_requested
 
 V = TypeVar("V")
 S = TypeVar("S")
@@ -61,6 +64,11 @@ class _BatchingPartition(StatefulSourcePartition[MicroBatch[R], S]):
     def next_batch(self) -> list[MicroBatch[R]]:
         if self._ended:
             raise StopIteration
+        if stop_requested():  # SIGINT/SIGTERM: what was read goes on, then the partition ends
+            self._ended = True
+            if not self._pending:
+                raise StopIteration
+            return self._take(len(self._pending))
         try:
             items = self._inner.next_batch()
         except StopIteration:
@@ -98,6 +106,8 @@ class _BatchingPartition(StatefulSourcePartition[MicroBatch[R], S]):
         ]
 
     def next_awake(self) -> datetime | None:
+        if stop_requested():
+            return None  # poll at once, to end
         inner = self._inner.next_awake()
         if inner is None or not self._pending:  # None: the inner partition has more now
             return inner

@@ -65,7 +65,7 @@ def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
             raise ConfigError(msg)
         return JsonlFileSource(settings.input_path)
     if settings.source == "kafka":
-        from flows.sources.kafka import KafkaSource
+        from flows.kafka.source import KafkaSource
 
         return KafkaSource.from_settings(settings)
     if settings.source == "stdin":
@@ -81,7 +81,7 @@ def default_io(settings: Settings, observer: WriteObserver | None = None) -> Flo
     """The configured source and the ClickHouse sinks (and the dead-letter topic for Kafka)."""
     topic = None
     if settings.source == "kafka" and settings.kafka_topic_dead_letters:
-        from flows.sinks.kafka import KafkaDeadLetterSink
+        from flows.kafka.sink import KafkaDeadLetterSink
 
         topic = KafkaDeadLetterSink(settings)
     return FlowIO(

@@ -116,6 +116,15 @@ class Settings(BaseSettings):
         le=100_000,
         description="Messages one poll takes from a partition: less is lower latency under load.",
     )
+    kafka_produce_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3_600,
+        description=(
+            "voc produce: give up, with one error line, when the brokers cannot be reached or "
+            "a message is not acknowledged within this many seconds."
+        ),
+    )
     kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
     kafka_sasl_mechanism: SaslMechanism | None = None
     kafka_username: str | None = None
@@ -183,6 +192,10 @@ class Settings(BaseSettings):
     # Presentation -------------------------------------------------------------------------
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sql_history: str = Field(
+        default="~/.voc_sql_history",
+        description="History file of the `voc sql` prompt; empty: keep no history.",
+    )
 
     @field_validator("timezone")
     @classmethod

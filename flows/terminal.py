@@ -11,7 +11,9 @@ Two things can make a terminal show something other than the text a customer wro
 Every value that comes from data (message text, brand, product, topic, term, reason,
 payload, id, filter) is rendered through :func:`literal` (a rich ``Text``, never read as
 markup, with control and escape sequences removed) or :func:`printable` (the same as a
-``str``, for ``Text.assemble`` parts and JSON-free plain output).
+``str``, for ``Text.assemble`` parts and JSON-free plain output). JSON output goes through
+:func:`json_text`: ``json.dumps`` escapes C0 controls but writes C1 controls, bidi
+overrides and lone surrogates as they are; ``json_text`` escapes those too (the same JSON).
 
 Stored text is already canonical (``nlp.normalize.canonical`` removes control characters),
 but rows written before, dead-letter origins and CLI arguments are not: the renderers do
@@ -20,12 +22,13 @@ not rely on it.
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Final
+from typing import Any, Final
 
 from rich.text import Text
 
-__all__ = ["literal", "printable"]
+__all__ = ["json_text", "literal", "printable"]
 
 _ESCAPES: Final = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor moves, erase
@@ -62,3 +65,19 @@ def _replacement(match: re.Match[str]) -> str:
 def literal(value: object, style: str = "") -> Text:
     """``value`` as a rich ``Text``: shown literally (``[/]`` is two brackets and a slash)."""
     return Text(printable(value), style=style)
+
+
+_JSON_UNSAFE: Final = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, **options)``, safe to print on a terminal.
+
+    C1 controls, bidi marks and overrides, line and paragraph separators and lone
+    surrogates are written as JSON unicode escapes: the same value, nothing a terminal
+    would obey or fail to encode.
+    """
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

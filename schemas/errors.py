@@ -9,7 +9,8 @@ Every error the library raises on purpose is a :class:`VocError`::
     ├── SinkError            writing to ClickHouse (or Kafka) failed
     │   ├── SinkRetryableError   transient: unreachable, overloaded, timed out
     │   └── SinkFatalError       permanent: bad credentials, unknown table, bad data
-    └── ModelError           a model could not be loaded or run
+    ├── ModelError           a model could not be loaded or run
+    └── QueryError           a read failed: bad SQL, unknown table or column, a refused write
 
 Errors from third-party libraries (clickhouse-connect, confluent-kafka, torch) are translated
 at the boundary with ``raise ... from exc``. A message names the step or table, what was
@@ -49,3 +50,7 @@ class SinkFatalError(SinkError):
 
 class ModelError(VocError):
     """A model could not be loaded, or failed on a batch."""
+
+
+class QueryError(VocError):
+    """A read failed: bad SQL, an unknown table or column, or a write on a read-only prompt."""

@@ -45,6 +45,7 @@ from flows.detect.signals import Signal, signals_of
 from flows.detect.windows import Minute, PartitionWindows, WindowState
 from flows.placement import key_for_process
 from flows.records import EnrichedBatch
+from flows.stopping import stop_requested
 from flows.timing import StageTimer, timed
 from schemas.rows import AlertRow, LateItem
 
@@ -213,7 +214,13 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
         return self._out(found)
 
     def on_eof(self) -> tuple[Iterable[_Found], bool]:
-        """The input ended: close every window and hand over every pending minute."""
+        """The input ended: close every window and hand over every pending minute.
+
+        When a signal stopped the run (:mod:`flows.stopping`) the input did not end: the
+        windows stay open in the state, for the next run to continue after recovery.
+        """
+        if stop_requested():
+            return [], StatefulBatchLogic.RETAIN
         found = _Found()
         now = self._clock()
         closed = [(o, m) for o, w in self._windows.items() for m in w.close_all()]

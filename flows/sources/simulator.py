@@ -1,4 +1,4 @@
-"""The feedback simulator as a source of the dataflow."""
+"""The feedback simulator (the top-level ``simulator`` package) as a source of the dataflow."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from flows.records import RawRecord
-from flows.simulator.config import SimulationConfig, default_start
-from flows.simulator.generator import Simulator
+from simulator.config import SimulationConfig, default_start
+from simulator.generator import Simulator
+from simulator.incidents import parse_incident_spec
 
 if TYPE_CHECKING:
     from flows.settings import Settings
@@ -117,7 +118,7 @@ class SimulatorSource(FixedPartitionedSource[RawRecord, int]):
     def from_settings(cls, settings: Settings) -> SimulatorSource:
         """The source the ``VOC_SIMULATOR_*`` settings describe."""
         return cls(
-            SimulationConfig.from_settings(settings),
+            simulation_config(settings),
             settings.simulator_partitions,
             rate=settings.simulator_rate,
             malformed_every=settings.simulator_malformed_every,
@@ -144,3 +145,28 @@ class SimulatorSource(FixedPartitionedSource[RawRecord, int]):
             self._malformed_every,
             resume_state,
         )
+
+
+def simulation_config(settings: Settings) -> SimulationConfig:
+    """The simulation the ``VOC_SIMULATOR_*`` settings describe.
+
+    Incident offsets (``at=4h``) count from the start, which is resolved here when
+    incidents are given (and later, by the source, otherwise).
+    """
+    specs = [s.strip() for s in settings.simulator_incidents.split(";") if s.strip()]
+    start = settings.simulator_start
+    if specs and start is None:
+        start = default_start(settings.simulator_hours)
+    incidents = [
+        parse_incident_spec(spec, start=start, default_id=f"incident-{n}")
+        for n, spec in enumerate(specs, start=1)
+        if start is not None
+    ]
+    return SimulationConfig(
+        seed=settings.simulator_seed,
+        start=start,
+        hours=settings.simulator_hours,
+        messages=settings.simulator_messages,
+        rate=settings.simulator_rate,
+        incidents=tuple(incidents),
+    )

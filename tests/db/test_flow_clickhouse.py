@@ -9,20 +9,27 @@ import pytest
 
 from flows.clickhouse import close_deferred
 from flows.dataflow import build_flow, default_io
-from flows.runner import WriteCounter, run_flow
+from flows.execution import WriteCounter, run_flow
 from flows.settings import Settings, load_settings
+from flows.steps import EnricherFactory
 from schemas.errors import MigrationError
 from tests.conftest import KeywordEnricher, jsonl, message
 from tests.flow.test_flow_memory import MALFORMED
 
 
-def stream_file(settings: Settings, path: Path, workers: int = 1, **overrides: Any) -> WriteCounter:
+def stream_file(
+    settings: Settings,
+    path: Path,
+    workers: int = 1,
+    enricher: EnricherFactory = KeywordEnricher,
+    **overrides: Any,
+) -> WriteCounter:
     settings = load_settings(
         **{**settings.model_dump(), "source": "file", "input_path": str(path), **overrides}
     )
     counter = WriteCounter()
     run_flow(
-        build_flow(settings, default_io(settings, counter), enricher=KeywordEnricher),
+        build_flow(settings, default_io(settings, counter), enricher=enricher),
         counter,
         workers=workers,
         quiet=True,
@@ -80,7 +87,7 @@ def test_a_run_collects_cyclic_garbage_less_often_and_restores_the_thresholds_af
 ) -> None:
     import gc
 
-    from flows.runner import STREAMING_GC_THRESHOLD, streaming_gc
+    from flows.execution import STREAMING_GC_THRESHOLD, streaming_gc
 
     before = gc.get_threshold()
     with streaming_gc():

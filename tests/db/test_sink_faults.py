@@ -18,8 +18,8 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from flows.cli import voc_cause
 from flows.clickhouse import connect
 from flows.dataflow import FlowIO, build_flow, source_for
+from flows.execution import WriteCounter, run_flow
 from flows.retry import Backoff, retry
-from flows.runner import WriteCounter, run_flow
 from flows.settings import Settings, load_settings
 from flows.sinks.clickhouse import ClickHouseSink, classify, clickhouse_sink
 from schemas.errors import SinkFatalError, SinkRetryableError

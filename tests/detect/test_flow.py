@@ -17,10 +17,10 @@ from flows.detect.config import DetectConfig
 from flows.detect.detector import Detector
 from flows.records import RawRecord
 from flows.settings import Settings
-from flows.simulator import SimulationConfig
 from flows.sources.simulator import SimulatorSource
 from schemas.errors import ConfigError
 from schemas.rows import AlertRow, LateItem, StoredMessage
+from simulator import SimulationConfig
 from tests.detect.support import (
     START,
     START_MINUTE,

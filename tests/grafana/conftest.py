@@ -30,16 +30,16 @@ from bytewax.testing import TestingSource, run_main
 
 from flows.clickhouse import close_deferred, connect
 from flows.dataflow import FlowIO, build_flow
-from flows.runner import WriteCounter, run_flow
+from flows.execution import WriteCounter, run_flow
 from flows.settings import Settings, load_settings
-from flows.simulator.config import SimulationConfig
-from flows.simulator.incidents import Incident
 from flows.sinks.clickhouse import ClickHouseSink
 from flows.sources.files import JsonlFileSource
 from flows.sources.simulator import SimulatorSource
 from nlp.types import AspectHit, Enrichment, Sentiment, TopicHit
 from schemas.migrate import migrate
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
+from simulator.config import SimulationConfig
+from simulator.incidents import Incident
 
 
 class AspectKeywordEnricher:

@@ -119,8 +119,8 @@ def stream() -> list[Any]:
     """The messages (dicts) and malformed payloads (bytes) of the shared stream, in order."""
     from datetime import UTC, datetime, timedelta
 
-    from flows.simulator import SimulationConfig, Simulator
-    from flows.simulator.incidents import Incident
+    from simulator import SimulationConfig, Simulator
+    from simulator.incidents import Incident
 
     start = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
     incident = Incident(
@@ -151,7 +151,7 @@ class Uninterrupted:
 @pytest.fixture(scope="session")
 def uninterrupted(kafka: Kafka, tmp_path_factory: pytest.TempPathFactory) -> Uninterrupted:
     """Produce the stream once; run the flow once, in one process, with no interruption."""
-    from flows.produce import produce
+    from flows.kafka.producer import produce
     from flows.settings import load_settings
     from tests.kafka.flow_runs import migrated, run_voc, stored, voc_env
 

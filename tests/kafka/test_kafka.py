@@ -16,12 +16,12 @@ from bytewax import operators as op
 from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSink, run_main
 
-from flows.kafka import client_config
+from flows.kafka.config import client_config
+from flows.kafka.producer import KafkaProducer, Outgoing, produce, route
+from flows.kafka.source import KafkaSource
 from flows.privacy import Privacy
-from flows.produce import KafkaProducer, Outgoing, produce, route
 from flows.records import RawRecord, SourceError
 from flows.settings import Settings, load_settings
-from flows.sources.kafka import KafkaSource
 from flows.steps import parse_record
 from schemas.errors import ConfigError
 from tests.cli.test_cli import voc
@@ -230,7 +230,7 @@ def test_produce_then_run_the_flow_from_kafka(
 def test_a_huge_dead_letter_is_published_cut_to_size(kafka: Kafka) -> None:
     from datetime import UTC, datetime
 
-    from flows.sinks.kafka import PAYLOAD_CHARS, KafkaDeadLetterSink
+    from flows.kafka.sink import PAYLOAD_CHARS, KafkaDeadLetterSink
     from schemas.rows import DeadLetter
 
     settings = kafka_settings(kafka)

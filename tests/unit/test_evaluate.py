@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flows.commands.models import eval_command, train
+from flows.cli.models import eval_command, train
 from nlp.datasets import AspectLabel, Example, write_jsonl
 from nlp.evaluate import (
     aspect_scores,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.recovery import Execution, main, prepare_recovery_dir, snapshot_age
+from flows.execution import Execution, main, prepare_recovery_dir, snapshot_age
 from flows.settings import load_settings
 from schemas.errors import ConfigError
 

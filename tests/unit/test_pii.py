@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from nlp.normalize import normalize
 from nlp.pii import DEFAULT_PII, KINDS, PiiConfig, PiiSpan, Redaction, find_pii, redact
-from nlp.pii_synth import clean_texts, pii_texts
 from schemas.errors import ConfigError
+from tests.support.pii_synth import clean_texts, pii_texts
 
 POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     # phones
@@ -305,7 +305,7 @@ def test_evasions_hide_the_item_from_a_plain_reading_only() -> None:
     import random
 
     from nlp.normalize import canonical
-    from nlp.pii_synth import EVASIONS, evade
+    from tests.support.pii_synth import EVASIONS, evade
 
     rng = random.Random(4)
     for style in EVASIONS:

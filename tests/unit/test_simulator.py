@@ -16,7 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from flows.settings import load_settings
-from flows.simulator import (
+from flows.sources.simulator import simulation_config
+from schemas.errors import ConfigError
+from schemas.message import InboundMessage
+from simulator import (
     Incident,
     SimulationConfig,
     Simulator,
@@ -28,11 +31,9 @@ from flows.simulator import (
     parse_incident_spec,
     parse_surge_spec,
 )
-from flows.simulator.cli import simulate
-from flows.simulator.noise import Noiser, old_tone_marks, strip_diacritics, telex  # re-exported
-from flows.simulator.vocab import TOPICS, load_resources
-from schemas.errors import ConfigError
-from schemas.message import InboundMessage
+from simulator.cli import simulate
+from simulator.noise import Noiser, old_tone_marks, strip_diacritics, telex  # re-exported
+from simulator.vocab import TOPICS, load_resources
 
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)  # 07:00 in Vietnam
 REPO = Path(__file__).resolve().parents[2]
@@ -106,7 +107,7 @@ def test_output_does_not_depend_on_the_process() -> None:
     ]
     here = CliRunner().invoke(simulate, args).stdout
     there = subprocess.run(
-        [sys.executable, "-m", "flows.simulator.cli", *args],
+        [sys.executable, "-m", "simulator.cli", *args],
         cwd=REPO,
         capture_output=True,
         check=True,
@@ -185,7 +186,7 @@ def test_rate_per_minute_and_flow_settings() -> None:
         simulator_seed=3,
         simulator_start="2026-11-20T07:00:00+07:00",
     )
-    config = SimulationConfig.from_settings(settings)
+    config = simulation_config(settings)
     assert (config.seed, config.hours, config.messages, config.start) == (3, 1.5, 300, START)
     assert Simulator(config).count() == 300
     with pytest.raises(ConfigError, match="timezone-aware"):
@@ -536,7 +537,7 @@ def test_noise_functions() -> None:
 
 def test_import_reads_nothing() -> None:
     code = (
-        "import flows.simulator, flows.simulator.cli, flows.simulator.vocab as v;"
+        "import simulator, simulator.cli, simulator.vocab as v;"
         "print(v.load_resources.cache_info().currsize)"
     )
     out = subprocess.run(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flows.commands.models import eval_command
+from flows.cli.models import eval_command
 from nlp.datasets import Example, write_jsonl
 from nlp.enrichers import load_enricher
 from nlp.transformer import (

@@ -1,1 +1,0 @@
-"""Command modules of the voc CLI that live outside flows/cli.py."""
