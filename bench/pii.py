@@ -12,9 +12,10 @@
    alerts with samples, PII-free messages around them, and broken payloads carrying personal
    data (dead letters: bad JSON, a bad event time, a phone as channel, an email as id...).
    ``voc migrate`` and ``voc run`` (with a recovery directory) stream them into a fresh
-   embedded ClickHouse; then every table, the output of ``voc query`` (tables and JSON),
-   ``voc alerts`` (panels and JSON), ``voc dead-letters``, ``voc config`` and the run's own
-   log, and every file of the recovery directory are searched for each planted item (its
+   embedded ClickHouse; then every table, the output of ``voc query``, ``voc alerts`` and
+   ``voc messages`` (tables and JSON), ``voc conversation`` (20 chats), ``voc dead-letters``,
+   ``voc sql`` (every stored message), ``voc config`` and the run's own log, and every file
+   of the recovery directory are searched for each planted item (its
    digits with any separators, its text, lower-cased and without diacritics). Recall is the
    share of planted items found nowhere; precision is the share of PII-free messages stored
    with no placeholder and their own id.
@@ -278,11 +279,19 @@ def outputs(folder: Path, planted: Planted, start: datetime, end: datetime) -> d
         ("voc alerts", ("alerts", "--last", "30d", "--limit", "1000")),
         ("voc alerts --json", ("alerts", "--last", "30d", "--limit", "1000", "--json")),
         ("voc dead-letters", ("dead-letters", "--limit", "1000")),
+        ("voc messages", ("messages", *window, "--limit", "100000")),
+        ("voc messages --json", ("messages", *window, "--limit", "100000", "--json")),
+        ("voc sql", ("sql", "-e", "SELECT * FROM messages FINAL", "--max-rows", "100000")),
         ("voc config", ("config",)),
     ):
         ran = voc(*args, env=env)
         failed = "" if ran.returncode == 0 else f" [exit {ran.returncode}]"
         got[name] = ran.stdout + ran.stderr + failed
+    conversations = re.findall(r'"conversation_id": "([^"]+)"', got["voc messages --json"])
+    shown = max(3, min(20, len(planted.payloads) // 150))  # 20 at the default size
+    for conversation in sorted(set(conversations))[:shown]:
+        ran = voc("conversation", conversation, env=env)
+        got[f"voc conversation {conversation}"] = ran.stdout + ran.stderr
     for file in sorted(recovery.rglob("*")):
         if file.is_file():
             got[f"recovery/{file.name}"] = file.read_bytes().decode("utf-8", errors="ignore")
@@ -324,29 +333,55 @@ def tables(dsn: str) -> dict[str, str]:
     return out
 
 
-_SEP = r"[\s.\-()/+]{0,3}"
 _PLACEHOLDER = re.compile(r"<(?:phone|email|id_number|bank_account|card|address|order_code)>")
 
 
+_CHAIN = re.compile(r"\d(?:[\s.\-()/+]{0,3}\d)*")
+_TOKEN = re.compile(r"[\w.@+\-#:/%]+")
+
+
+def _found_in(secret: str, kind: str, text: str) -> bool:
+    """Whether ``secret`` shows in ``text``, lower-cased or folded, or as digits in a chain.
+
+    A number is found as its digits with up to three separators between any two.
+    """
+    plain = canonical(secret).lower()
+    low = text.lower()
+    if plain in low or strip_diacritics(plain) in strip_diacritics(low):
+        return True
+    digits = re.sub(r"\D", "", plain)
+    if kind in NUMBER_KINDS and len(digits) >= 9:
+        return any(digits in re.sub(r"\D", "", m) for m in _CHAIN.findall(text))
+    return False
+
+
 def leaks(planted: Planted, found: dict[str, str]) -> tuple[list[tuple[str, str, str, str]], int]:
-    """Planted items found in an output: (secret, kind, field, where); and items checked."""
+    """Planted items found in an output: (secret, kind, field, where); and items checked.
+
+    Indexed once: the lower-cased and folded text of every output, its tokens, and the
+    digits of every run of digit groups; an item found there is then looked up output by
+    output to say where.
+    """
     corpora = {k: v for k, v in found.items() if not k.startswith("_")}
-    lowered = {k: v.lower() for k, v in corpora.items()}
-    folded = {k: strip_diacritics(v) for k, v in lowered.items()}
+    lowered = "\n".join(corpora.values()).lower()
+    folded = strip_diacritics(lowered)
+    tokens = {t.strip(".-+:/#%") for t in _TOKEN.findall(lowered) + _TOKEN.findall(folded)}
+    chains = "|".join(re.sub(r"\D", "", m) for m in _CHAIN.findall(lowered))
     out = []
     for secret, kind, where_put in planted.secrets:
         plain = canonical(secret).lower()
         digits = re.sub(r"\D", "", plain)
-        pattern = None
-        if kind in NUMBER_KINDS and len(digits) >= 9:
-            pattern = re.compile(r"(?<!\d)" + _SEP.join(digits) + r"(?!\d)")
-        for name in corpora:
-            hit = plain in lowered[name] or strip_diacritics(plain) in folded[name]
-            if not hit and pattern is not None:
-                hit = pattern.search(corpora[name]) is not None
-            if hit:
-                out.append((secret, kind, where_put, name))
-                break
+        if " " in plain:
+            hit = plain in lowered or strip_diacritics(plain) in folded
+        else:
+            hit = plain in tokens or strip_diacritics(plain) in tokens
+            # inside a longer token too, but an identifier only stands alone (it is hashed)
+            hit = hit or (kind != "identifier" and len(plain) >= 6 and plain in lowered)
+        if not hit and kind in NUMBER_KINDS and len(digits) >= 9:
+            hit = digits in chains
+        if hit:
+            where = next((n for n, t in corpora.items() if _found_in(secret, kind, t)), "?")
+            out.append((secret, kind, where_put, where))
     return out, len(planted.secrets)
 
 
