@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from schemas.errors import (
     ConfigError,
@@ -226,20 +225,18 @@ def chdb_path(dsn: str) -> str:
 def server_kwargs(settings: Settings) -> dict[str, Any]:
     """``clickhouse_connect.get_client`` arguments for a server DSN: address, user, TLS.
 
-    The password comes from the DSN or else ``VOC_CLICKHOUSE_PASSWORD``; an ``https://`` DSN
+    The password comes from the DSN (any character; see :func:`flows.settings.parse_server_dsn`)
+    or else ``VOC_CLICKHOUSE_PASSWORD`` (verbatim); an ``https://`` DSN
     verifies the server certificate (against ``VOC_CLICKHOUSE_CA_FILE`` when set) unless
     ``VOC_CLICKHOUSE_VERIFY`` is false. The result holds the password: never print it.
     """
-    parts = urlsplit(settings.clickhouse_dsn.get_secret_value())
-    password = parts.password
-    if password is None and settings.clickhouse_password is not None:
-        password = settings.clickhouse_password.get_secret_value()
+    parts = settings.server_dsn()
     kwargs: dict[str, Any] = {
         "interface": parts.scheme,
-        "host": parts.hostname or "localhost",
+        "host": parts.host,
         "port": parts.port,
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(password) if password else "",
+        "username": parts.username or None,
+        "password": parts.password or "",
     }
     if parts.scheme == "https":
         kwargs["verify"] = settings.clickhouse_verify

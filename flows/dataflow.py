@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
@@ -154,8 +155,9 @@ def build_flow(
         msg = f"the flow reads partitioned sources, got {type(io.source).__name__}"
         raise ConfigError(msg)
     preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
-    enrich = Enrich(enricher or default_enricher(settings), now=clock)
     limits = ParseLimits.from_settings(settings)
+    parse = partial(parse_batch, now=clock, limits=limits, privacy=preparer.privacy)
+    enrich = Enrich(enricher or default_enricher(settings), now=clock, privacy=preparer.privacy)
     source = BatchingSource(
         io.source,
         settings.batch_size,
@@ -168,7 +170,7 @@ def build_flow(
     # MicroBatch(origin, [RawRecord(origin, position, payload) | SourceError, ...]):
     # batch_size payloads (or batch_max_bytes), or batch_timeout_s after the first, per
     # source partition
-    parsed = op.map("parse", raw, timed(timer, "parse", lambda b: parse_batch(b, clock, limits)))
+    parsed = op.map("parse", raw, timed(timer, "parse", parse))
     # ParsedBatch(origin, items=[Parsed(message, origin, position), ...], dead=[DeadLetter])
     prepared = op.map("prepare", parsed, timed(timer, "prepare", preparer.prepare_batch))
     # PreparedBatch(origin, items=[Prepared(message, text, text_normalized, ...)], dead)

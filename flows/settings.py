@@ -3,15 +3,23 @@
 ``Settings`` is frozen, typed and read from ``VOC_*`` environment variables (and a ``.env``
 file when present). The CLI builds it once and passes it down; nothing else reads the
 environment. Secrets are ``SecretStr``: they print as ``**********``.
+
+Secrets never reach an output or a traceback: validation errors never carry the input
+(``hide_input_in_errors``), :meth:`Settings.redacted_dsn` rebuilds the DSN from its parsed
+parts with the password as ``***``, and a server DSN is parsed by :func:`parse_server_dsn`,
+which accepts any character in the password (the user information ends at the last ``@``;
+percent-escapes in it are decoded, so a literal ``%`` is best written ``%25``). A password
+can also be given alone, verbatim, in ``VOC_CLICKHOUSE_PASSWORD``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -40,16 +48,19 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         frozen=True,
         extra="ignore",
+        hide_input_in_errors=True,
     )
 
     # Storage ------------------------------------------------------------------------------
     clickhouse_dsn: SecretStr = Field(
         default=SecretStr(DEFAULT_DSN),
-        description="chdb:///path for embedded ClickHouse, or http(s)://user:pass@host:8123/db",
+        description="chdb:///path for embedded ClickHouse, or http(s)://user:pass@host:8123/db "
+        "(any character in the password; percent-escapes are decoded)",
     )
     clickhouse_database: str = Field(default="voc", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     clickhouse_password: SecretStr | None = Field(
-        default=None, description="Password for a server DSN, if not given in the DSN itself."
+        default=None,
+        description="Password for a server DSN, verbatim (no escaping), if not in the DSN.",
     )
     clickhouse_verify: bool = Field(
         default=True, description="Verify the server's TLS certificate (https:// DSNs)."
@@ -275,11 +286,14 @@ class Settings(BaseSettings):
     @field_validator("clickhouse_dsn")
     @classmethod
     def _known_scheme(cls, value: SecretStr) -> SecretStr:
-        scheme = urlsplit(value.get_secret_value()).scheme
+        dsn = value.get_secret_value()
+        scheme = dsn.partition("://")[0] if "://" in dsn else ""
         if scheme not in ("chdb", "http", "https"):
-            got = scheme or "no scheme"
+            got = repr(scheme) if scheme.isalnum() else "another form"
             msg = f"clickhouse_dsn must start with chdb://, http:// or https://, got {got}"
             raise ValueError(msg)
+        if scheme != "chdb":
+            parse_server_dsn(dsn)  # its errors name no part of the DSN
         return value
 
     @field_validator("event_time_floor")
@@ -353,17 +367,19 @@ class Settings(BaseSettings):
         """Whether storage is embedded chDB rather than a server."""
         return self.clickhouse_dsn.get_secret_value().startswith("chdb:")
 
+    def server_dsn(self) -> ServerDsn:
+        """The parts of a server DSN (``http(s)://``), the password from either setting."""
+        parts = parse_server_dsn(self.clickhouse_dsn.get_secret_value())
+        if parts.password is None and self.clickhouse_password is not None:
+            return replace(parts, password=self.clickhouse_password.get_secret_value())
+        return parts
+
     def redacted_dsn(self) -> str:
         """The DSN with any password masked, safe to print and log."""
         dsn = self.clickhouse_dsn.get_secret_value()
-        parts = urlsplit(dsn)
-        if parts.password is None:
+        if self.is_embedded:
             return dsn
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        netloc = f"{parts.username}:***@{host}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return parse_server_dsn(dsn).redacted()
 
     def describe(self) -> dict[str, Any]:
         """All settings as plain values, secrets masked, for `voc config`."""
@@ -382,6 +398,80 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class ServerDsn:
+    """A ``http(s)://[user[:password]@]host[:port][/path][?query]`` DSN, parsed."""
+
+    scheme: str
+    host: str
+    port: int | None
+    path: str
+    query: str
+    username: str | None
+    password: str | None = field(repr=False)
+
+    def redacted(self) -> str:
+        """The DSN with the password as ``***`` and query values as ``***``."""
+        userinfo = ""
+        if self.username is not None:
+            userinfo = quote(self.username, safe="")
+        if self.password is not None:
+            userinfo += ":***"
+        at = "@" if userinfo else ""
+        port = f":{self.port}" if self.port is not None else ""
+        query = ""
+        if self.query:
+            keys = [pair.partition("=")[0] for pair in self.query.split("&")]
+            query = "?" + "&".join(f"{quote(k, safe='')}=***" for k in keys)
+        return f"{self.scheme}://{userinfo}{at}{self.host}{port}{self.path}{query}"
+
+
+def parse_server_dsn(dsn: str) -> ServerDsn:
+    """Parse a server DSN; the password may hold any character (``# ? / @ : %``...).
+
+    The user information is everything before the last ``@`` (user, then ``:`` and the
+    password); percent-escapes in it are decoded. Errors name what is wrong, never a part
+    of the DSN.
+    """
+    scheme, sep, rest = dsn.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        msg = "a server DSN must start with http:// or https://"
+        raise ValueError(msg)
+    userinfo: str | None
+    userinfo, at, address = rest.rpartition("@")
+    if not at:
+        userinfo = None
+    try:
+        parts = urlsplit(f"{scheme}://{address}")
+        port = parts.port
+    except ValueError:
+        msg = "the DSN's port must be a number from 0 to 65535 (host:8123)"
+        raise ValueError(msg) from None
+    if not parts.hostname:
+        msg = "the DSN names no host (http(s)://user:password@host:8123/db)"
+        raise ValueError(msg)
+    username = password = None
+    if userinfo is not None:
+        user, colon, secret = userinfo.partition(":")
+        username = unquote(user)
+        password = unquote(secret) if colon else None
+    return ServerDsn(
+        scheme=scheme,
+        host=parts.hostname,
+        port=port,
+        path=parts.path,
+        query=parts.query,
+        username=username,
+        password=password,
+    )
+
+
+#: Settings whose value is secret: an error about them is never chained to pydantic's.
+SECRET_FIELDS = frozenset(
+    {"clickhouse_dsn", "clickhouse_password", "kafka_password", "author_salt"}
+)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment plus explicit overrides (from CLI options).
 
@@ -392,8 +482,11 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
-        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
+        errors = exc.errors(include_input=False, include_url=False)
+        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in errors)
         msg = f"invalid settings: {problems}"
+        if any(err["loc"] and err["loc"][0] in SECRET_FIELDS for err in errors):
+            raise ConfigError(msg) from None  # the chained error could show the secret
         raise ConfigError(msg) from exc
 
 

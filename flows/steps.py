@@ -9,11 +9,12 @@ message never stops the flow.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import gc
-import hashlib
-import hmac
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from flows.batching import MicroBatch
+from flows.privacy import Privacy, SafeMessage, kinds_in_order
 from flows.records import (
     EnrichedBatch,
     Parsed,
@@ -45,11 +47,6 @@ if TYPE_CHECKING:
     from flows.settings import Settings
 
 log = logging.getLogger(__name__)
-
-#: Dead-letter payloads longer than this are cut (the size column keeps the full length).
-MAX_DEAD_PAYLOAD_CHARS = 1_000_000
-#: Dead-letter reasons longer than this are cut.
-MAX_REASON_CHARS = 2_000
 
 Clock = Callable[[], datetime]
 
@@ -94,19 +91,40 @@ def dead_letter(
     position: int,
     payload: bytes | str | dict[str, Any],
     now: datetime,
+    *,
+    privacy: Privacy | None = None,
 ) -> DeadLetter:
-    """Build a dead letter; the payload and the reason are PII-redacted and cut.
+    """Build a dead letter: reason and payload redacted, identifiers hashed, then cut.
 
-    A reason may quote what it refuses (a database error quotes the value it could not
-    parse), so it is redacted like the payload. Every string of the row is made storable
-    (lone surrogates escaped) and the reason is cut to :data:`MAX_REASON_CHARS`: a dead
-    letter must never be refused by the table.
+    ``privacy`` is the flow's (its salt hashes identifiers); without one (dead letters of
+    rows already redacted: refused inserts, detection) a salt drawn for this process is
+    used, so nothing hashed can be reversed or linked. A reason may quote what it refuses (a
+    database error quotes the value it could not parse), so it is redacted like the payload.
+    Every string of the row is made storable (lone surrogates escaped): a dead letter must
+    never be refused by the table.
     """
-    text = payload_text(payload)
-    size = len(text)
-    stored = redact(text[:MAX_DEAD_PAYLOAD_CHARS]).text
-    reason = redact(storable_text(reason[:MAX_REASON_CHARS])).text
-    return DeadLetter(step, error_type, reason, storable_text(origin), position, stored, size, now)
+    privacy = dead_letter_privacy(privacy)
+    try:
+        letter = privacy.dead_letter(step, error_type, reason, origin, position, payload, now)
+    except (RecursionError, ValueError):  # a value JSON cannot show (nested too deeply)
+        shown = f"<a {type(payload).__name__} JSON cannot show>"
+        letter = privacy.dead_letter(step, error_type, reason, origin, position, shown, now)
+    return dataclasses.replace(
+        letter,
+        reason=storable_text(letter.reason),
+        origin=storable_text(letter.origin),
+        payload=storable_text(letter.payload),
+    )
+
+
+def dead_letter_privacy(privacy: Privacy | None) -> Privacy:
+    """``privacy``, or the one whose salt is drawn for this process (see :func:`dead_letter`)."""
+    return privacy or _process_privacy()
+
+
+@functools.cache
+def _process_privacy() -> Privacy:
+    return Privacy(secrets.token_hex(16))
 
 
 #: pydantic error types that are an ``error_type`` of their own.
@@ -140,6 +158,8 @@ def _validation_summary(exc: ValidationError) -> tuple[str, str]:
         error_type = "wrong_type"
     elif kind.startswith(("greater_than", "less_than")):
         error_type = "out_of_range"
+    elif field in ("id", "channel") and kind == "value_error":
+        error_type = f"invalid_{field}"
     else:
         error_type = "invalid_message"
     return error_type, "; ".join(parts)
@@ -239,13 +259,17 @@ def event_time_problem(created_at: datetime, now: datetime, limits: ParseLimits)
 
 
 def parse_record(
-    record: RawRecord | SourceError, now: Clock = utc_now, limits: ParseLimits = DEFAULT_LIMITS
+    record: RawRecord | SourceError,
+    now: Clock = utc_now,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    *,
+    privacy: Privacy | None = None,
 ) -> Parsed | DeadLetter:
     """Decode and validate one raw payload against the inbound message contract.
 
     A :class:`SourceError` (the source could not read a payload) becomes a dead letter of
     the ``read`` step. Whatever fails on one payload, it becomes a dead letter of the
-    ``parse`` step; nothing is raised.
+    ``parse`` step; nothing is raised. Dead letters are redacted by ``privacy``.
     """
     if isinstance(record, SourceError):
         return dead_letter(
@@ -256,12 +280,20 @@ def parse_record(
             record.position,
             record.payload,
             now(),
+            privacy=privacy,
         )
     payload = record.payload
 
     def reject(error_type: str, reason: str) -> DeadLetter:
         return dead_letter(
-            "parse", error_type, reason, record.origin, record.position, payload, now()
+            "parse",
+            error_type,
+            reason,
+            record.origin,
+            record.position,
+            payload,
+            now(),
+            privacy=privacy,
         )
 
     try:
@@ -302,10 +334,13 @@ def parse_batch(
     batch: MicroBatch[RawRecord | SourceError],
     now: Clock = utc_now,
     limits: ParseLimits = DEFAULT_LIMITS,
+    *,
+    privacy: Privacy | None = None,
 ) -> ParsedBatch:
     """Parse a micro-batch: its valid messages, and a dead letter for each bad payload."""
     dead: list[DeadLetter] = []
-    ok = _sort_out((parse_record(record, now, limits) for record in batch.items), dead)
+    parsed = (parse_record(record, now, limits, privacy=privacy) for record in batch.items)
+    ok = _sort_out(parsed, dead)
     return ParsedBatch(batch.origin, ok, dead)
 
 
@@ -313,45 +348,59 @@ def parse_batch(
 
 
 class Preparer:
-    """Redact PII, normalize, fold diacritics, identify the language, hash the author."""
+    """Redact PII, normalize, fold diacritics, identify the language, hash the author.
+
+    Every stored field of the message is redacted and its personal identifiers hashed
+    (:class:`flows.privacy.Privacy`) before the text is normalized, so nothing derived from
+    the text can show what redaction replaced; if the normalized text still shows personal
+    data (normalization joined what the canonical text kept apart), the redacted normalized
+    text is stored in place of the text.
+    """
 
     def __init__(self, author_salt: str, pii: PiiConfig = DEFAULT_PII, now: Clock = utc_now):
-        self._salt = author_salt.encode("utf-8")
-        self._pii = pii
+        self.privacy = Privacy(author_salt, pii)
         self._now = now
 
     def hash_author(self, author: str | None) -> str:
         """HMAC-SHA256 of the author id with the salt; empty when there is no author."""
-        if not author:
-            return ""
-        return hmac.new(self._salt, author.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return self.privacy.author(author)
 
     def __call__(self, parsed: Parsed) -> Prepared | DeadLetter:
         """Prepare one message, or return a dead letter if any of the text steps fails."""
         msg = parsed.message
         try:
-            redacted = redact(msg.text, self._pii)
-            kinds = set(redacted.kinds)
-            attributes = "{}"
-            if msg.attributes:
-                attrs = redact(json.dumps(msg.attributes, ensure_ascii=False), self._pii)
-                attributes = attrs.text
-                kinds.update(attrs.kinds)
-            text_normalized = normalize(redacted.text)
+            safe = self.privacy.message(msg)
+            text = safe.message.text
+            kinds = safe.kinds
+            text_normalized = normalize(text)
+            if self.privacy.revealed(text_normalized):
+                redacted = redact(text_normalized, self.privacy.pii)
+                text = text_normalized = redacted.text
+                kinds = kinds_in_order((*kinds, *redacted.kinds))
+                safe = SafeMessage(
+                    safe.message.model_copy(update={"text": text}), kinds, safe.author_hash
+                )
             return Prepared(
-                message=msg,
+                message=safe.message,
                 origin=parsed.origin,
                 position=parsed.position,
-                text=redacted.text,
+                text=text,
                 text_normalized=text_normalized,
                 text_search=strip_diacritics(text_normalized),
-                language=detect_language(redacted.text),
+                language=detect_language(text),
                 pii_kinds=tuple(sorted(kinds)),
-                author_hash=self.hash_author(msg.author),
-                attributes=attributes,
+                author_hash=safe.author_hash,
+                attributes=json.dumps(safe.message.attributes, ensure_ascii=False)
+                if safe.message.attributes
+                else "{}",
             )
         except Exception as exc:  # one bad message must not stop the flow
-            log.warning("prepare failed for message %s: %s", msg.id, type(exc).__name__)
+            log.warning(
+                "prepare failed for the message at %s:%s: %s",
+                parsed.origin,
+                parsed.position,
+                type(exc).__name__,
+            )
             return dead_letter(
                 "prepare",
                 type(exc).__name__,
@@ -360,6 +409,7 @@ class Preparer:
                 parsed.position,
                 msg.model_dump(mode="json"),
                 self._now(),
+                privacy=self.privacy,
             )
 
     def prepare_batch(self, batch: ParsedBatch) -> PreparedBatch:
@@ -404,9 +454,12 @@ class Enrich:
     and shared by the worker threads of the process.
     """
 
-    def __init__(self, factory: EnricherFactory, now: Clock = utc_now):
+    def __init__(
+        self, factory: EnricherFactory, now: Clock = utc_now, *, privacy: Privacy | None = None
+    ):
         self._factory = factory
         self._now = now
+        self._privacy = privacy
         self._enricher: Enricher | None = None
         self._lock = threading.Lock()
 
@@ -444,6 +497,7 @@ class Enrich:
                         f"enricher {enricher.version} failed: {result}",
                         message,
                         now,
+                        self._privacy,
                     )
                 )
                 continue
@@ -451,17 +505,24 @@ class Enrich:
                 row = stored_message(message, result, now)
                 problem = unstorable(row, StoredMessage.COLUMNS)
             except Exception as exc:  # one bad message must not stop the flow
-                dead.append(_message_letter("enrich", type(exc).__name__, str(exc), message, now))
+                dead.append(
+                    _message_letter(
+                        "enrich", type(exc).__name__, str(exc), message, now, self._privacy
+                    )
+                )
                 continue
             if problem is not None:
-                dead.append(_message_letter("insert", "unstorable_value", problem, message, now))
+                dead.append(
+                    _message_letter(
+                        "insert", "unstorable_value", problem, message, now, self._privacy
+                    )
+                )
             else:
                 rows.append(row)
         return EnrichedBatch(rows, dead, origin)
 
-    @classmethod
     def _enrich_chunk(
-        cls, enricher: Enricher, chunk: list[Prepared]
+        self, enricher: Enricher, chunk: list[Prepared]
     ) -> Sequence[Enrichment | Exception]:
         """One ``enrich_batch`` call; message by message if it fails."""
         try:
@@ -473,8 +534,9 @@ class Enrich:
                 )
                 raise ValueError(msg)  # noqa: TRY301
         except Exception as exc:
-            log.warning("enrich_batch failed (%s); retrying message by message", exc)
-            return [cls._enrich_one(enricher, p) for p in chunk]
+            shown = dead_letter_privacy(self._privacy).reason(str(exc))
+            log.warning("enrich_batch failed (%s); retrying message by message", shown)
+            return [self._enrich_one(enricher, p) for p in chunk]
         return results
 
     @staticmethod
@@ -486,11 +548,19 @@ class Enrich:
 
 
 def _message_letter(
-    step: str, error_type: str, reason: str, prepared: Prepared, now: datetime
+    step: str,
+    error_type: str,
+    reason: str,
+    prepared: Prepared,
+    now: datetime,
+    privacy: Privacy | None,
 ) -> DeadLetter:
     """The dead letter of a prepared message that failed at ``step``."""
     payload = prepared.message.model_dump(mode="json")
-    return dead_letter(step, error_type, reason, prepared.origin, prepared.position, payload, now)
+    return dead_letter(
+        step, error_type, reason, prepared.origin, prepared.position, payload, now,
+        privacy=privacy,
+    )  # fmt: skip
 
 
 def refused_row_letter(row: StoredMessage, reason: str) -> DeadLetter:

@@ -68,7 +68,16 @@ DERIVED_ID_PREFIX = "auto-"
 Source = Literal["review", "chat", "social"]
 Role = Literal["customer", "agent"]
 
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")]
+#: What an ``id`` may be: 1-128 ASCII letters, digits and ``. _ : / # + = -``, starting with
+#: a letter or a digit. No space, quote, bracket, ``@`` or control character can reach a
+#: query, a board or a terminal through it.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#+=-]{0,127}$"
+#: What a ``channel`` may be: 1-32 characters, a lowercase letter then lowercase letters,
+#: digits, ``_``, ``.`` or ``-``, with at most 4 digits in all, so it can never hold a phone,
+#: card, account or ID number, an email or an address.
+CHANNEL_PATTERN = r"^[a-z][a-z0-9_.-]{0,31}$"
+CHANNEL_MAX_DIGITS = 4
+
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
 
@@ -88,7 +97,8 @@ def parse_event_time(value: object) -> datetime:
     """Parse an ISO 8601 time with a UTC offset into an aware UTC datetime.
 
     Raises ``ValueError`` (which pydantic reports as a validation error) for anything else:
-    numbers, naive times and strings that are not ISO 8601.
+    numbers, naive times and strings that are not ISO 8601. The message never repeats the
+    value (it could be anything, personal data included), only its length.
     """
     if isinstance(value, datetime):
         parsed = value
@@ -100,13 +110,16 @@ def parse_event_time(value: object) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            msg = f"expected an ISO 8601 time with a UTC offset, got {text[:64]!r}"
+            msg = (
+                "expected an ISO 8601 time with a UTC offset (e.g. 2026-11-20T14:03:00+07:00), "
+                f"got {len(text)} characters that are not one"
+            )
             raise ValueError(msg) from None
     else:
         msg = f"expected an ISO 8601 string, got {type(value).__name__}"
         raise ValueError(msg)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        msg = f"created_at {value!s:.64} has no UTC offset; add one, e.g. +07:00 or Z"
+        msg = "created_at has no UTC offset; add one, e.g. +07:00 or Z"
         raise ValueError(msg)
     try:
         utc = parsed.astimezone(UTC)
@@ -175,13 +188,18 @@ class InboundMessage(BaseModel):
         title="voc-stream inbound message",
     )
 
-    id: ShortText = Field(
-        description="Unique per source. Optional: derived from the content when absent."
+    id: str = Field(
+        description="Unique per source: 1-128 ASCII letters, digits and . _ : / # + = -, "
+        "starting with a letter or a digit. Optional: derived from the content when absent. "
+        "An id holding personal data is stored as pii- and its salted hash.",
+        json_schema_extra={"pattern": ID_PATTERN},
     )
     source: Source = Field(description="What kind of feedback this is.")
-    channel: Slug = Field(
+    channel: str = Field(
         description="Where it came from, e.g. shopee, tiki, lazada, zalo, facebook, tiktok, "
-        "app_store, hotline_chat. Lower-cased."
+        "app_store, hotline_chat. Lower-cased; 1-32 characters: a letter, then letters, "
+        "digits, _ . -, with at most 4 digits.",
+        json_schema_extra={"pattern": CHANNEL_PATTERN},
     )
     text: str = Field(
         min_length=1,
@@ -258,6 +276,37 @@ class InboundMessage(BaseModel):
     def _lower_channel(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("channel")
+    @classmethod
+    def _channel_form(cls, value: str) -> str:
+        if (
+            not re.fullmatch(CHANNEL_PATTERN, value)
+            or sum(c.isdigit() for c in value) > CHANNEL_MAX_DIGITS
+        ):
+            msg = (
+                "expected 1-32 characters: a letter, then letters, digits, '_', '.' or '-', "
+                f"with at most {CHANNEL_MAX_DIGITS} digits (e.g. shopee, app_store); "
+                f"got {len(value)} characters"
+            )
+            raise ValueError(msg)
+        return value
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _strip_id(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("id")
+    @classmethod
+    def _id_form(cls, value: str) -> str:
+        if not re.fullmatch(ID_PATTERN, value):
+            msg = (
+                "expected 1-128 ASCII letters, digits and . _ : / # + = -, starting with a "
+                f"letter or a digit; got {len(value)} characters"
+            )
+            raise ValueError(msg)
+        return value
+
     @field_validator("created_at", mode="before")
     @classmethod
     def _event_time(cls, value: object) -> datetime:
@@ -323,7 +372,9 @@ def json_schema_text() -> str:
 
 
 __all__ = [
+    "CHANNEL_PATTERN",
     "DERIVED_ID_PREFIX",
+    "ID_PATTERN",
     "MAX_ATTRIBUTES_BYTES",
     "MAX_TEXT_CHARS",
     "InboundMessage",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from flows.cli.common import err_console, settings_for, store_options
+from flows.terminal import json_text
 from schemas.errors import ConfigError
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "message.schema.json"
@@ -91,4 +91,4 @@ def config() -> None:
       VOC_BATCH_SIZE=1000 voc config
     """
     settings = settings_for()
-    click.echo(json.dumps(settings.describe(), indent=2, ensure_ascii=False, default=str))
+    click.echo(json_text(settings.describe(), indent=2, default=str))

@@ -21,6 +21,7 @@ from flows.cli.read import alerts, dead_letters, query
 from flows.cli.serve import serve
 from flows.cli.sql import sql
 from flows.cli.stream import demo, run
+from flows.terminal import printable
 from schemas.errors import VocError
 from simulator.cli import simulate
 
@@ -47,7 +48,9 @@ for command in (
 def _error(message: str) -> None:
     """``error: …`` on one line (a multi-line message, e.g. a YAML error, is joined)."""
     line = " ".join(message.split())
-    err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {escape(printable(line))}", highlight=False, soft_wrap=True
+    )
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -27,6 +26,7 @@ from flows.cli.common import (
     time_range,
 )
 from flows.cli.filters import SENTIMENTS, SOURCES, fixed_choice, parse_ratings, resolve_all
+from flows.terminal import json_text
 from schemas.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def messages(
         )
         matched, rows = fetch_messages(client, query)
     if as_json:
-        click.echo(json.dumps([_message_json(r) for r in rows], ensure_ascii=False, indent=2))
+        click.echo(json_text([_message_json(r) for r in rows], indent=2))
         return
     if as_csv:
         click.echo(_csv(rows), nl=False)
@@ -251,6 +251,6 @@ def conversation(
             conversation_id = found
             turns = fetch_conversation(client, found)
     if as_json:
-        click.echo(json.dumps(plain(turns), ensure_ascii=False, indent=2))
+        click.echo(json_text(plain(turns), indent=2))
     else:
         out_console.print(conversation_view(turns, conversation_id, settings.zone))

@@ -6,7 +6,6 @@ Each is a thin layer over :mod:`flows.queries` (the SQL, typed rows) and
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from flows.cli.common import (
     time_range,
 )
 from flows.cli.filters import SOURCES, fixed_choice, resolve
+from flows.terminal import json_text
 
 STATUSES = ("all", "open", "resolved")
 KINDS = ("volume_spike", "negative_share", "emerging_phrase")
@@ -95,7 +95,7 @@ def query(
         chosen = Filters(**given)
         report = build_report(client, span, chosen, top_topics=top, latest_negative=negatives)
     if as_json:
-        click.echo(json.dumps(_report_json(report), ensure_ascii=False, indent=2, default=str))
+        click.echo(json_text(_report_json(report), indent=2, default=str))
     else:
         print_report(out_console, report, settings.zone)
 
@@ -222,6 +222,6 @@ def dead_letters(
     with open_store(settings, "voc dead-letters") as client:
         rows = fetch_dead_letters(client, step=step or "", time_range=span, limit=limit)
     if as_json:
-        click.echo(json.dumps(plain(rows), ensure_ascii=False, indent=2))
+        click.echo(json_text(plain(rows), indent=2))
     else:
         out_console.print(dead_letter_list(rows, settings.zone))

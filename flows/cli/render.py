@@ -4,12 +4,17 @@ Lists of messages are :class:`CardList` objects: per item one aligned line of sh
 under a header line, and the message text below it, wrapped to the full width. The fields
 fit the width by shortening the lists (topics, flags) first, so the text keeps the most
 room; every message text goes through :func:`message_text` (a rich ``Text``, never markup).
+
+Every value that comes from data (texts, ids, channels, brands, topics, reasons, payloads,
+SQL results and column names) is rendered through :func:`flows.terminal.literal` or
+:func:`flows.terminal.printable`: shown as written, never read as rich markup, and no escape
+sequence, control character or bidi override in it reaches the terminal; JSON through
+:func:`flows.terminal.json_text`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +38,7 @@ from flows.queries import (
     TimeRange,
     TurnRow,
 )
+from flows.terminal import json_text, literal, printable
 from schemas.rows import AlertRow
 
 _SENTIMENT_STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
@@ -50,9 +56,9 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _clip(text: str, width: int) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
+def _clip(text: str, width: int) -> Text:
+    one_line = " ".join(printable(text).split())
+    return literal(one_line if len(one_line) <= width else one_line[: width - 1] + "…")
 
 
 def describe_range(span: TimeRange, zone: ZoneInfo) -> str:
@@ -65,7 +71,7 @@ def message_text(text: str, limit: int | None = None) -> Text:
 
     Its words on one line, clipped to ``limit`` characters when given.
     """
-    one_line = " ".join(text.split())
+    one_line = " ".join(printable(text).split())
     if limit is not None and len(one_line) > limit:
         one_line = one_line[: limit - 1] + "…"
     return Text(one_line, overflow="fold")
@@ -122,7 +128,8 @@ class CardList:
             if width is not None:
                 text.truncate(width, overflow="ellipsis")
             return text
-        return Text(", ".join(cell) if width is None else shorten_list(cell, width))
+        items = [printable(item) for item in cell]
+        return Text(", ".join(items) if width is None else shorten_list(items, width))
 
     def widths(self, max_width: int) -> list[int]:
         """Each field's width on a console ``max_width`` cells wide."""
@@ -200,9 +207,9 @@ def message_list(
                 row.sentiment,
             )  # fmt: skip
         cells: tuple[Cell, ...] = (
-            Text(row.id, style="dim"),
+            literal(row.id, style="dim"),
             Text(_local(row.created_at, zone, fmt)),
-            Text(row.channel),
+            literal(row.channel),
             _rating(row.rating),
             _sentiment(label),
             tuple(row.topics),
@@ -210,7 +217,7 @@ def message_list(
         )
         body = message_text(row.text)
         if row.conversation_id:
-            body.append(f"  (conversation {row.conversation_id})", style="dim")
+            body.append(f"  (conversation {printable(row.conversation_id)})", style="dim")
         cards.append(Card(cells, body))
     return CardList(
         headers=("id", "time", "channel", "★", "sentiment", "topics", "flags"),
@@ -224,10 +231,10 @@ def conversation_view(rows: Sequence[TurnRow], conversation_id: str, zone: ZoneI
     """A chat thread in order: who said it, when, its sentiment, flags and topics, the text."""
     first, last = rows[0], rows[-1]
     customers = sum(1 for r in rows if r.role != "agent")
-    where = " / ".join(x for x in (first.channel, first.brand, first.product) if x)
+    where = printable(" / ".join(x for x in (first.channel, first.brand, first.product) if x))
     title = Text.assemble(
         ("conversation ", "bold"),
-        (conversation_id, "bold"),
+        (printable(conversation_id), "bold"),
         f" · {where} · {len(rows)} turns ({customers} customer, {len(rows) - customers} agent)"
         f" · {_local(first.created_at, zone)} → {_local(last.created_at, zone, '%H:%M')}"
         f" ({zone.key})",
@@ -236,7 +243,7 @@ def conversation_view(rows: Sequence[TurnRow], conversation_id: str, zone: ZoneI
         Card(
             (
                 Text(_local(row.created_at, zone, "%H:%M:%S")),
-                Text(row.role or "-", style=_ROLE_STYLE.get(row.role, "")),
+                literal(row.role or "-", style=_ROLE_STYLE.get(row.role, "")),
                 _sentiment(row.sentiment),
                 tuple(row.flags),
                 tuple(row.topics),
@@ -303,7 +310,7 @@ def report_header(report: Report, zone: ZoneInfo) -> Text:
     )
     header = Text.assemble(
         ("Voice of Customer ", "bold"),
-        f"{span} · filters: {report.filters.describe()}\n",
+        f"{span} · filters: {printable(report.filters.describe())}\n",
         (f"{report.total:,} customer messages", "bold"),
         compared,
         (" · agent chat turns are not counted", "dim"),
@@ -339,7 +346,7 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
     volume.add_column("negative", justify="right")
     for row in report.volume:
         volume.add_row(
-            row.source, row.channel, f"{row.messages:,}",
+            literal(row.source), literal(row.channel), f"{row.messages:,}",
             f"{row.conversations:,}" if row.source == "chat" else "",
             f"{row.reach:,}" if row.source == "social" else "",
             _pct(row.negative_share),
@@ -359,7 +366,7 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
     sentiment.add_column("messages", justify="right")
     sentiment.add_column("share", justify="right")
     for label, n, share in report.sentiment:
-        sentiment.add_row(Text(label, style=_SENTIMENT_STYLE.get(label, "")), f"{n:,}", _pct(share))
+        sentiment.add_row(literal(label, _SENTIMENT_STYLE.get(label, "")), f"{n:,}", _pct(share))
     out.append(sentiment)
 
     out.append(
@@ -377,7 +384,7 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
     topics.add_column("positive", justify="right")
     for topic in report.topics:
         topics.add_row(
-            topic.topic,
+            literal(topic.topic),
             f"{topic.messages:,}",
             _change(topic.messages, topic.previous_messages),
             Text(_pct(topic.negative_share), style="red" if topic.negative_share >= 0.5 else ""),
@@ -415,8 +422,8 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
                 Card(
                     (
                         Text(_local(row.created_at, zone, fmt)),
-                        Text(row.channel),
-                        Text(row.brand),
+                        literal(row.channel),
+                        literal(row.brand),
                         tuple(row.topics),
                     ),
                     message_text(row.text, 280),
@@ -439,10 +446,10 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
         for alert in report.alerts:
             key = "/".join(x for x in (alert.topic, alert.channel, alert.brand, alert.phrase) if x)
             cells: tuple[Cell, ...] = (
-                Text(alert.status, style="bold" if alert.status == "open" else "dim"),
-                Text(alert.severity, style=_SEVERITY_STYLE.get(alert.severity, "")),
-                Text(alert.kind),
-                Text(key),
+                literal(alert.status, style="bold" if alert.status == "open" else "dim"),
+                literal(alert.severity, style=_SEVERITY_STYLE.get(alert.severity, "")),
+                literal(alert.kind),
+                literal(key),
                 Text(_local(alert.window_start, zone, window_format)),
                 Text(f"{alert.observed:g} / {alert.expected:.1f}"),
             )
@@ -470,7 +477,9 @@ def dead_letter_table(rows: Sequence[DeadLetterGroup]) -> Any:
     table.add_column("payloads", justify="right")
     table.add_column("example reason", ratio=1)
     for row in rows:
-        table.add_row(row.step, row.error_type, f"{row.payloads:,}", _clip(row.example, 120))
+        table.add_row(
+            literal(row.step), literal(row.error_type), f"{row.payloads:,}", _clip(row.example, 120)
+        )
     return table
 
 
@@ -503,7 +512,7 @@ def plain(value: Any) -> Any:
 
 def alerts_json(alerts: Sequence[AlertRow]) -> str:
     """The alerts as a JSON array (times in UTC ISO 8601)."""
-    return json.dumps([plain(a) for a in alerts], ensure_ascii=False, indent=2)
+    return json_text([plain(a) for a in alerts], indent=2)
 
 
 def _key(alert: AlertRow) -> str:
@@ -539,9 +548,9 @@ def render_alerts(console: Console, alerts: Sequence[AlertRow], zone: ZoneInfo) 
     for alert in alerts:
         style = _SEVERITY_STYLE.get(alert.severity, "")
         title = Text.assemble(
-            (f"{alert.severity.upper()} ", style),
-            (f"{alert.status} ", "bold" if alert.status == "open" else "dim"),
-            f"{alert.kind} · {_key(alert)}",
+            (f"{printable(alert.severity).upper()} ", style),
+            (f"{printable(alert.status)} ", "bold" if alert.status == "open" else "dim"),
+            printable(f"{alert.kind} · {_key(alert)}"),
         )
         lines: list[Any] = [
             Text(
@@ -553,21 +562,21 @@ def render_alerts(console: Console, alerts: Sequence[AlertRow], zone: ZoneInfo) 
             )
         ]
         if alert.phrase:
-            lines.append(Text.assemble(("phrase: ", "bold"), alert.phrase))
+            lines.append(Text.assemble(("phrase: ", "bold"), printable(alert.phrase)))
         if alert.top_terms:
-            lines.append(Text.assemble(("top terms: ", "bold"), ", ".join(alert.top_terms)))
+            terms = printable(", ".join(alert.top_terms))
+            lines.append(Text.assemble(("top terms: ", "bold"), terms))
         if alert.channel_breakdown:
             channels = sorted(alert.channel_breakdown.items(), key=lambda kv: (-kv[1], kv[0]))
-            lines.append(
-                Text.assemble(("channels: ", "bold"), ", ".join(f"{c} {n}" for c, n in channels))
-            )
+            listed = printable(", ".join(f"{c} {n}" for c, n in channels))
+            lines.append(Text.assemble(("channels: ", "bold"), listed))
         samples = Table(show_header=False, box=None, padding=(0, 1), expand=True)
         samples.add_column("id", style="dim", no_wrap=True)
         samples.add_column("text", ratio=1)
         for sample_id, text in zip(alert.sample_ids, alert.sample_texts, strict=False):
-            samples.add_row(sample_id, " ".join(text.split()))
+            samples.add_row(literal(sample_id), message_text(text))
         lines.append(samples)
-        subtitle = f"{alert.id} · {zone.key}"
+        subtitle = Text(f"{printable(alert.id)} · {zone.key}")
         console.print(Panel(Group(*lines), title=title, title_align="left", subtitle=subtitle))
 
 
@@ -584,9 +593,9 @@ def dead_letter_list(rows: Sequence[DeadLetterRow], zone: ZoneInfo) -> Any:
     for row in rows:
         cells: tuple[Cell, ...] = (
             Text(_utc(row.received_at).astimezone(zone).strftime("%m-%d %H:%M:%S")),
-            Text(row.step),
-            Text(row.error_type, style="red"),
-            Text(f"{Path(row.origin).name}:{row.position}"),
+            literal(row.step),
+            literal(row.error_type, style="red"),
+            literal(f"{Path(row.origin).name}:{row.position}"),
         )
         body = Text.assemble(("reason: ", "bold"), message_text(row.reason, 300))
         body.append("\n")
@@ -611,7 +620,7 @@ def sql_cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, list | tuple | dict):
-        return json.dumps(plain(value), ensure_ascii=False)
+        return json_text(plain(value))
     return str(value)
 
 
@@ -628,9 +637,12 @@ def sql_table(result: SqlResult, max_rows: int) -> Table:
     table = Table(caption=caption, caption_justify="left")
     for name, kind, zone in zip(result.columns, result.types, result.zones, strict=True):
         header = f"{name} ({zone})" if zone else name
-        table.add_column(header, justify="right" if kind.startswith(_NUMERIC) else "left")
+        numeric = kind.startswith(_NUMERIC)
+        table.add_column(literal(header), justify="right" if numeric else "left")
     for row in shown:
-        table.add_row(*(Text("NULL", style="dim") if v is None else Text(sql_cell(v)) for v in row))
+        table.add_row(
+            *(Text("NULL", style="dim") if v is None else literal(sql_cell(v)) for v in row)
+        )
     return table
 
 
@@ -645,6 +657,7 @@ def tables_table(tables: Sequence[TableInfo]) -> Table:
         table.add_column("what it holds", ratio=1)
     for info in tables:
         rows = f"{info.rows:,}" if info.rows is not None else ""
-        cells = [info.name, info.engine, rows] + ([Text(info.comment)] if commented else [])
+        cells: list[Text | str] = [literal(info.name), literal(info.engine), rows]
+        cells += [literal(info.comment)] if commented else []
         table.add_row(*cells)
     return table

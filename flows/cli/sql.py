@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from flows.cli.common import err_console, open_store, out_console, settings_for, store_options
+from flows.terminal import json_text, printable
 from schemas.errors import QueryError
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ def _records(result: SqlResult) -> Iterable[list[Any]]:
 
 def _text(value: Any) -> str:
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
+        return json_text(value)
     return "" if value is None else str(value)
 
 
@@ -190,7 +190,7 @@ def as_csv(result: SqlResult) -> str:
 def as_json(result: SqlResult) -> str:
     """An array with one object per row."""
     objects = [dict(zip(result.columns, r, strict=True)) for r in _records(result)]
-    return json.dumps(objects, ensure_ascii=False, indent=2) + "\n"
+    return json_text(objects, indent=2) + "\n"
 
 
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -366,4 +366,4 @@ _KEYWORDS: Sequence[str] = (
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return escape(" ".join(text.split()))
+    return escape(" ".join(printable(text).split()))
