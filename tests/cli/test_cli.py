@@ -210,3 +210,15 @@ def test_migrate_restores_a_dropped_view_and_says_so(settings: Settings) -> None
     assert again.returncode == 0, again.stderr.decode()
     assert b"restored topics_1m_mv" in again.stderr
     assert b"1 missing table(s) or view(s) restored" in again.stderr
+
+
+def test_a_failed_read_is_a_query_error_not_a_traceback(client: Any, settings: Settings) -> None:
+    from flows.cli.common import open_store
+    from schemas.errors import QueryError
+
+    client.close()
+    with (
+        pytest.raises(QueryError, match=r"voc test failed permanently: .*nosuch"),
+        open_store(settings, "voc test") as store,
+    ):
+        store.query("SELECT nosuch FROM messages")
