@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections import deque
@@ -122,4 +123,18 @@ class StdinSource(FixedPartitionedSource[RawRecord | SourceError, None]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _StdinPartition:
         """Start reading standard input (or the stream given at construction)."""
-        return _StdinPartition(self._stream or sys.stdin.buffer, self._max, self._read_ahead)
+        return _StdinPartition(self._stream or _own_stdin(), self._max, self._read_ahead)
+
+
+def _own_stdin() -> BinaryIO:
+    """A reader of standard input of its own (a duplicate of its file descriptor).
+
+    The reader thread blocks in it while the pipe is idle. Were it ``sys.stdin.buffer``,
+    Python would find its lock held when it closes ``sys.stdin`` at exit, and abort ("could
+    not acquire lock for <stdin> at interpreter shutdown") after a run stopped by a signal.
+    """
+    try:
+        descriptor = os.dup(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # no real standard input (embedded, tests)
+        return sys.stdin.buffer
+    return os.fdopen(descriptor, "rb")
