@@ -236,7 +236,8 @@ LIMIT {{limit:UInt32}}
 
 #: Dead letters have no event time: they count by wall-clock arrival within the range.
 DEAD_LETTERS_SQL = """
-SELECT step, error_type, count() AS payloads, max(received_at) AS latest, any(reason) AS example
+SELECT step, error_type, count() AS payloads, max(received_at) AS latest,
+       argMax(reason, (received_at, reason)) AS example
 FROM dead_letters FINAL
 WHERE received_at >= {start:DateTime64(3, 'UTC')} AND received_at < {end:DateTime64(3, 'UTC')}
 GROUP BY step, error_type
