@@ -17,6 +17,8 @@ Run as a module, it does the two chores containers need (docker-compose uses bot
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import sys
 import threading
 import time
@@ -41,6 +43,7 @@ from rich.progress import (
 )
 
 from flows.clickhouse import close_deferred
+from flows.stopping import clear_stop, request_stop, stop_reason, stop_requested
 from schemas.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -170,6 +173,15 @@ class RunStats:
     messages: int
     dead_letters: int
     seconds: float
+    stopped_by: str = ""
+    """The signal that stopped the run early (``SIGINT``, ``SIGTERM``), or ``""``."""
+
+    @property
+    def exit_code(self) -> int:
+        """0 for a run that ended with its input; 128 + the signal's number if one stopped it."""
+        if not self.stopped_by:
+            return 0
+        return 128 + int(getattr(signal, self.stopped_by, signal.SIGTERM))
 
     @property
     def rate(self) -> float:
@@ -198,14 +210,60 @@ def run_flow(
     execution.prepare()
     started = time.perf_counter()
     try:
-        with streaming_gc():
+        with streaming_gc(), graceful_stop(console, execution.recovery_dir is not None, quiet):
             _run(flow, counter, execution, expected, console, quiet, started)
     finally:
         close_deferred()
     counts = counter.snapshot()
     return RunStats(
-        counts.get("messages", 0), counts.get("dead_letters", 0), time.perf_counter() - started
+        counts.get("messages", 0),
+        counts.get("dead_letters", 0),
+        time.perf_counter() - started,
+        stop_reason(),
     )
+
+
+@contextmanager
+def graceful_stop(console: Console, recovery: bool, quiet: bool = False) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the flow gracefully while it runs (the old handlers after).
+
+    The first signal asks the flow to stop (:mod:`flows.stopping`): sources end, the batches
+    in flight are written, the run returns with ``stopped_by`` set. A second signal ends the
+    process at once (exit code 128 + its number): with recovery the next run resumes from the
+    last snapshot, without it the batches in flight are lost. Outside the main thread (tests
+    running flows in threads) nothing is installed. Unless ``quiet``, the first signal is
+    acknowledged with a line.
+    """
+    clear_stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(number: int, _frame: Any) -> None:
+        name = signal.Signals(number).name
+        if stop_requested():
+            console.print(
+                f"{name} again: stopping at once"
+                + ("; the next run resumes from the last snapshot" if recovery else ""),
+                highlight=False,
+                soft_wrap=True,
+            )
+            os._exit(128 + number)
+        request_stop(name)
+        if not quiet:
+            console.print(
+                f"{name}: stopping after the batches in flight are written "
+                "(send it again to stop at once)",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 #: Allocations between two young-generation collections while a flow runs (Python: 700).

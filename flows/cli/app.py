@@ -14,10 +14,14 @@ from rich.markup import escape
 
 from flows.cli.admin import config, migrate, schema
 from flows.cli.common import err_console
+from flows.cli.drill import conversation, messages
 from flows.cli.models import eval_command, train
 from flows.cli.produce import produce
 from flows.cli.read import alerts, dead_letters, query
+from flows.cli.serve import serve
+from flows.cli.sql import sql
 from flows.cli.stream import demo, run
+from flows.terminal import printable
 from schemas.errors import VocError
 from simulator.cli import simulate
 
@@ -35,20 +39,24 @@ def cli() -> None:
 
 
 for command in (
-    migrate, run, demo, simulate, produce, query, alerts, dead_letters, schema, config, train,
-    eval_command,
+    migrate, run, demo, simulate, produce, query, messages, conversation, sql, alerts,
+    dead_letters, serve, schema, config, train, eval_command,
 ):  # fmt: skip
     cli.add_command(command)
 
 
 def _error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """``error: …`` on one line (a multi-line message, e.g. a YAML error, is joined)."""
+    line = " ".join(message.split())
+    err_console.print(
+        f"[bold red]error:[/] {escape(printable(line))}", highlight=False, soft_wrap=True
+    )
 
 
 def main() -> None:
     """Console entry point: run the CLI with its error style (exit 1 user error, 2 usage)."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(standalone_mode=False, prog_name="voc")
     except click.exceptions.Abort:
         err_console.print("aborted")
         sys.exit(130)

@@ -57,7 +57,12 @@ def produce(
 
     from flows.cli.common import settings_for
     from flows.kafka.config import client_config
-    from flows.kafka.producer import jsonl_payloads, simulated_count, simulated_payloads
+    from flows.kafka.producer import (
+        check_brokers,
+        jsonl_payloads,
+        simulated_count,
+        simulated_payloads,
+    )
     from flows.kafka.producer import produce as send
     from flows.sources.files import resolve_paths
     from schemas.errors import ConfigError
@@ -70,6 +75,7 @@ def produce(
         raise click.UsageError(msg)
     settings = settings_for(**options)
     client_config(settings)  # a missing CA file fails here, before any progress is shown
+    check_brokers(settings)  # so do brokers that do not answer, and missing topics
     console = Console(stderr=True)
     total: int | None = None
     if simulate:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from flows.settings import DEMO_SALT, Settings
 from schemas.errors import ConfigError
 
 if TYPE_CHECKING:
+    from flows.execution import RunStats
     from simulator.incidents import Incident
 
 log = logging.getLogger("flows.cli")
@@ -94,25 +96,52 @@ def run(workers: int, quiet: bool, kafka_stop_at_end: bool, **options: Any) -> N
     if kafka_stop_at_end:
         options["kafka_tail"] = False
     settings = settings_for(**options)
-    stats = _stream(settings, workers=workers, quiet=quiet)
-    err_console.print(
+    stats = _stream(settings, workers=workers, quiet=quiet, command="voc run")
+    _summary(stats, settings)
+
+
+def _summary(stats: RunStats, settings: Settings) -> None:
+    """One line on what the run wrote; a run stopped by a signal exits 128 + its number."""
+    line = (
         f"wrote {stats.messages:,} messages and {stats.dead_letters:,} dead letters in "
         f"{stats.seconds:.1f} s ({stats.rate:,.0f} payloads/s)"
     )
+    if not stats.stopped_by:
+        err_console.print(line, highlight=False, soft_wrap=True)
+        return
+    resume = (
+        "the next run with the same recovery directory resumes where this one stopped"
+        if settings.recovery_dir is not None
+        else "without --recovery-dir a new run starts from the beginning of its input"
+    )
+    err_console.print(
+        f"stopped by {stats.stopped_by}: {line}; {resume}", highlight=False, soft_wrap=True
+    )
+    sys.exit(stats.exit_code)
 
 
-def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
+def _stream(settings: Settings, *, workers: int, quiet: bool, command: str) -> RunStats:
+    from bytewax.inputs import FixedPartitionedSource
+
     from flows.clickhouse import connect
-    from flows.dataflow import build_flow, default_io
+    from flows.dataflow import build_flow, default_enricher, default_io
+    from flows.endpoint import serving
     from flows.execution import Execution, WriteCounter, run_flow
     from schemas.migrate import require_current
 
     counter = WriteCounter()
     io = default_io(settings, observer=counter)  # checks the input exists
+    # User errors are found here, as one line, not inside the workers (where Bytewax would
+    # print a panic first): the source's partitions (files, the broker and its topics) and
+    # the enricher (its name, model path and taxonomy), loaded once and dropped.
+    if isinstance(io.source, FixedPartitionedSource):
+        io.source.list_parts()
+    default_enricher(settings)()
     if settings.is_writer_process or not settings.is_embedded:
         # Fail before starting workers if the schema is not there. Only the writer process
-        # opens embedded storage: chDB allows one process per data directory.
-        client = connect(settings)
+        # opens embedded storage: chDB allows one process per data directory (as a writer:
+        # a store another process has open is an error here, not a read through its endpoint).
+        client = connect(settings, writer=True)
         try:
             require_current(client, "voc run")
         finally:
@@ -122,10 +151,20 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> Any:
     count = getattr(io.source, "expected_count", None)
     expected = count() if callable(count) and settings.recovery_dir is None else None
     flow = build_flow(settings, io, workers=workers)
-    return run_flow(
-        flow, counter, expected=expected, console=err_console, quiet=quiet,
-        execution=Execution.from_settings(settings, workers),
-    )  # fmt: skip
+    # The embedded store is this process's while the flow runs: other processes read it
+    # through the read endpoint (the voc read commands find its address in the store).
+    with serving(settings, command) as endpoint:
+        if endpoint is not None and not quiet:
+            err_console.print(
+                f"serving reads at {endpoint.url} (the voc read commands find it; Grafana and "
+                "notebooks connect as to ClickHouse over HTTP)",
+                highlight=False,
+                soft_wrap=True,
+            )
+        return run_flow(
+            flow, counter, expected=expected, console=err_console, quiet=quiet,
+            execution=Execution.from_settings(settings, workers),
+        )  # fmt: skip
 
 
 def _demo_incident(hours: float) -> str:
@@ -239,11 +278,8 @@ def demo(
     for incident in simulation_config(settings).incidents:
         line = _describe_incident(incident, settings.timezone)
         err_console.print(f"scheduled incident (ground truth): {line}")
-    stats = _stream(settings, workers=workers, quiet=quiet)
-    err_console.print(
-        f"wrote {stats.messages:,} messages and {stats.dead_letters:,} dead letters in "
-        f"{stats.seconds:.1f} s ({stats.rate:,.0f} payloads/s)"
-    )
+    stats = _stream(settings, workers=workers, quiet=quiet, command="voc demo")
+    _summary(stats, settings)
     client = connect(settings)
     try:
         report = build_report(client, TimeRange(start, now + timedelta(minutes=1)))

@@ -82,8 +82,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flows.detect.alerts import (
-    ALL,
-    COMPLAINTS,
     EMERGING_ISSUE,
     EMERGING_PHRASE,
     NEGATIVE_SHARE,
@@ -105,7 +103,7 @@ from flows.detect.describe import (
     summarize,
     top_terms,
 )
-from flows.detect.keys import KeyState, KeyTable
+from flows.detect.keys import ALL, COMPLAINTS, KeyState, KeyTable
 from flows.detect.monitors import FIRE, ONE_MINUTE, RESOLVE, Traffic, VolumeMonitor
 from flows.detect.signals import ANY_TOPIC, OTHER, PHRASE, TERMS, TOPIC, Key, Signal
 from flows.detect.stats import binomial_score, poisson_score

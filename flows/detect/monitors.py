@@ -262,12 +262,13 @@ class VolumeMonitor:
         been stepped in it, else the one before): the key's own count decays lazily.
         """
         hl = config.share_half_life
-        if self.updated >= traffic.minute:  # stepped this minute: as of it
+        now = self.updated if traffic.minute is None else traffic.minute
+        if self.updated >= now:  # stepped this minute: as of it
             at = self.updated
             everything = traffic.before * half_life_factor(hl) + traffic.current
             own = self.share_x
         else:
-            at = traffic.minute - 1
+            at = now - 1
             everything = traffic.before
             gap = at - self.updated
             own = self.share_x * (half_life_factor(hl) ** gap if gap < 1000 else decay(hl, gap))

@@ -144,7 +144,7 @@ def binomial_score(successes: float, trials: float, p: float) -> float:
 @lru_cache(maxsize=64)
 def half_life_factor(minutes: float) -> float:
     """The per-minute decay factor of a half-life given in minutes (cached)."""
-    return 0.5 ** (1.0 / minutes)
+    return float(0.5 ** (1.0 / minutes))
 
 
 #: Beyond this many half-lives a decayed value is 0 (and no power overflows or underflows).
@@ -162,7 +162,7 @@ def decay(half_life: float, minutes: float) -> float:
     halves = minutes / half_life
     if halves >= _MAX_HALF_LIVES:
         return 0.0
-    return 0.5**halves
+    return float(0.5**halves)
 
 
 @dataclass(slots=True)

@@ -144,7 +144,7 @@ class TermBursts:
                 scope.floor *= factor
             self.base_minute = minute
             return 1.0
-        return 2.0**halves
+        return float(2.0 ** max(halves, -_RENORMALIZE_HALVES))
 
     def share(self, term: int, minute: int, scope: tuple[str, str] = EVERYWHERE) -> float:
         """Baseline share of a scope's complaints holding ``term``."""
@@ -177,13 +177,13 @@ class TermBursts:
         for complaint in complaints:
             by_scope[EVERYWHERE].update(complaint.terms)
             units[EVERYWHERE] += 1
-            for scope in (("channel", complaint.channel), ("brand", complaint.brand)):
-                if scope[1] and self._counts_in(scope, minute, config):
-                    counter = by_scope.get(scope)
+            for where in (("channel", complaint.channel), ("brand", complaint.brand)):
+                if where[1] and self._counts_in(where, minute, config):
+                    counter = by_scope.get(where)
                     if counter is None:
-                        counter = by_scope[scope] = Counter()
+                        counter = by_scope[where] = Counter()
                     counter.update(complaint.terms)
-                    units[scope] += 1
+                    units[where] += 1
         warm = self.warm(minute, config)
         bursting: dict[tuple[tuple[str, str], int], TermWindow] = {}
         for name, counts in by_scope.items():
@@ -296,7 +296,7 @@ class TermBursts:
     def _scale_at(self, minute: int) -> float:
         """The scale of a past minute (its values are stored multiplied by it)."""
         base = self.base_minute if self.base_minute is not None else minute
-        return 2.0 ** ((minute - base) / self.half_life)
+        return float(2.0 ** ((minute - base) / self.half_life))
 
     def _evict(self, config: DetectConfig) -> None:
         """Evict the smallest baselines of every scope, each down to 3/4 of its size."""

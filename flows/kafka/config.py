@@ -9,6 +9,7 @@ log lines go to the ``flows.kafka.librdkafka`` logger instead of raw stderr.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +62,28 @@ def client_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return config
 
 
+#: A client-wide error is logged at most once in this many seconds (librdkafka repeats it
+#: many times a second while the brokers are down).
+ERROR_LOG_INTERVAL_S = 30.0
+_last_logged: dict[str, float] = {}
+
+
 def _log_error(error: Any) -> None:
     """Client-wide errors (brokers down, authentication): librdkafka retries on its own."""
-    log.warning("Kafka: %s", error.str())
+    text = error.str()
+    now = time.monotonic()
+    if now - _last_logged.get(text, -ERROR_LOG_INTERVAL_S) >= ERROR_LOG_INTERVAL_S:
+        _last_logged[text] = now
+        log.warning("Kafka: %s", text)
 
 
-def partitions_of(config: dict[str, Any], topics: Sequence[str]) -> dict[str, list[int]]:
+def partitions_of(
+    config: dict[str, Any], topics: Sequence[str], timeout: float = METADATA_TIMEOUT_S
+) -> dict[str, list[int]]:
     """The partition numbers of each topic; :class:`ConfigError` if a topic is missing.
 
-    Topics are listed one by one so that a broker with auto-creation creates them.
+    Topics are listed one by one so that a broker with auto-creation creates them; brokers
+    that do not answer within ``timeout`` seconds are a :class:`ConfigError` too.
     """
     kafka = require_confluent_kafka()
     from confluent_kafka.admin import AdminClient
@@ -78,7 +92,7 @@ def partitions_of(config: dict[str, Any], topics: Sequence[str]) -> dict[str, li
     found: dict[str, list[int]] = {}
     for topic in topics:
         try:
-            metadata = admin.list_topics(topic, timeout=METADATA_TIMEOUT_S)
+            metadata = admin.list_topics(topic, timeout=timeout)
         except kafka.KafkaException as exc:
             msg = f"cannot list Kafka topic {topic!r} at {config['bootstrap.servers']}: {exc}"
             raise ConfigError(msg) from exc

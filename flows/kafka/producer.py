@@ -18,14 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from flows.kafka.config import client_config, require_confluent_kafka
+from flows.kafka.config import client_config, partitions_of, require_confluent_kafka
 from schemas.errors import SinkError
 
 if TYPE_CHECKING:
     from flows.settings import Settings
-
-#: How long the final flush waits for the broker's acknowledgements.
-FLUSH_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +120,15 @@ def simulated_count(settings: Settings, realtime: bool = False) -> int:
     return int(_simulation(settings, realtime).count())
 
 
+def check_brokers(settings: Settings) -> None:
+    """Check the brokers answer within the produce timeout and hold every source topic.
+
+    :class:`ConfigError` otherwise: ``voc produce`` then fails at once, in one line.
+    """
+    topics = list(settings.source_topics.values())
+    partitions_of(client_config(settings), topics, settings.kafka_produce_timeout_s)
+
+
 class KafkaProducer:
     """An idempotent producer sending :class:`Outgoing` records, optionally paced.
 
@@ -134,7 +140,14 @@ class KafkaProducer:
     def __init__(self, settings: Settings, *, rate: float | None = None):
         kafka = require_confluent_kafka()
         self._brokers = settings.kafka_brokers
-        options = {"acks": "all", "enable.idempotence": True, "linger.ms": 20}
+        self._timeout = settings.kafka_produce_timeout_s
+        # A message not acknowledged within the timeout counts as not delivered.
+        options = {
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 20,
+            "message.timeout.ms": int(self._timeout * 1000),
+        }
         self._producer = kafka.Producer(client_config(settings, **options))
         self._rate = rate
 
@@ -146,7 +159,11 @@ class KafkaProducer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> ProduceStats:
-        """Send every record, pacing to ``rate`` per second if set; wait for all acks."""
+        """Send every record, pacing to ``rate`` per second if set; wait for all acks.
+
+        The first record that could not be delivered (within ``VOC_KAFKA_PRODUCE_TIMEOUT_S``)
+        stops the sending; :class:`SinkError` then says how many were not delivered.
+        """
         stats = ProduceStats()
         failures: list[str] = []
 
@@ -160,19 +177,21 @@ class KafkaProducer:
                 ahead = began + stats.sent / self._rate - clock()
                 if ahead > 0.001:
                     sleep(ahead)
+            if failures:  # the brokers went away (or refuse): give up, do not queue the rest
+                break
             self._produce(record, delivered)
             stats.sent += 1
             stats.per_topic[record.topic] += 1
             stats.unrouted += not record.routed
             if on_progress is not None and stats.sent % 500 == 0:
                 on_progress(500)
-        left = self._producer.flush(FLUSH_TIMEOUT_S)
+        left = self._producer.flush(self._timeout)
         if on_progress is not None:
             on_progress(stats.sent % 500)
         stats.seconds = clock() - began
         if failures or left:
             lost = len(failures) + left
-            why = failures[0] if failures else f"no acknowledgement within {FLUSH_TIMEOUT_S:g} s"
+            why = failures[0] if failures else f"no acknowledgement within {self._timeout:g} s"
             msg = (
                 f"{lost:,} of {stats.sent:,} messages were not delivered to Kafka at "
                 f"{self._brokers}: {why}"

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -122,3 +123,102 @@ def test_schema_check_passes_on_the_committed_file() -> None:
 def test_bad_options_are_usage_errors(bad: str) -> None:
     result = CliRunner().invoke(cli, ["query", bad])
     assert result.exit_code == 2
+
+
+# -- one error style, validation before the flow starts -----------------------------------------
+
+
+def test_usage_errors_are_one_error_line_and_exit_2() -> None:
+    result = voc("query", "--last", "5x")
+    lines = result.stderr.decode().strip().splitlines()
+    assert result.returncode == 2
+    assert (
+        lines[0]
+        == "error: Invalid value for --last: expected a duration like 30m, 6h, 1h30m or 2d, got '5x'"
+    )
+    assert lines[1] == "see `voc query --help`"
+
+
+def test_user_errors_are_found_before_the_flow_starts(settings: Settings, tmp_path: Path) -> None:
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    assert voc("migrate", "--dsn", dsn, "--quiet").returncode == 0
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(jsonl([message(1)]))
+    broken = tmp_path / "taxonomy.yaml"
+    broken.write_text("topics: [\n", encoding="utf-8")
+    cases = [
+        ({"VOC_ENRICHER": "nope"}, (), "unknown enricher 'nope'"),
+        ({"VOC_TAXONOMY_PATH": str(broken)}, (), "is not valid YAML"),
+        ({}, ("--model", str(tmp_path / "missing")), "does not exist"),
+        ({}, ("--source", "kafka", "--brokers", "127.0.0.1:9"), "cannot list Kafka topic"),
+    ]
+    for env, extra, expected in cases:
+        args = ("run", "--dsn", dsn, "--quiet", *(extra or ("--input", str(path))))
+        result = voc(*args, env=env)
+        lines = result.stderr.decode().strip().splitlines()
+        assert result.returncode == 1, (args, result.stderr.decode())
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+
+
+def test_sigint_stops_a_run_cleanly(settings: Settings, tmp_path: Path) -> None:
+    """Ctrl-C: the batches in flight are written, one line, exit 130, no panic or traceback."""
+    import signal
+    import time
+
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    assert voc("migrate", "--dsn", dsn, "--quiet").returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO), "VOC_ENRICHER": "baseline"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows", "run", "--dsn", dsn, "--source", "stdin", "--quiet",
+         "--batch-timeout", "0.1"],
+        cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    proc.stdin.write(jsonl([message(i) for i in range(30)]))
+    proc.stdin.flush()  # stdin stays open: the run would go on for ever
+    deadline = time.monotonic() + 60
+    client = connect_count(settings)
+    while client() < 30 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    text = err.decode()
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text and "panicked" not in text, text
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stopped by SIGINT: wrote 30 messages"), text
+
+
+def connect_count(settings: Settings) -> Any:
+    """A function counting the rows of messages, reading the table's parts on disk."""
+    from tests.kafka.flow_runs import rows_inserted, table_dir
+
+    folder = table_dir(settings.clickhouse_dsn.get_secret_value(), "messages")
+    return lambda: rows_inserted(folder)
+
+
+def test_migrate_restores_a_dropped_view_and_says_so(settings: Settings) -> None:
+    from flows.clickhouse import close_deferred, connect
+
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    assert voc("migrate", "--dsn", dsn, "--quiet").returncode == 0
+    client = connect(settings)
+    client.command("DROP VIEW topics_1m_mv")
+    client.close()
+    close_deferred()
+    again = voc("migrate", "--dsn", dsn)
+    assert again.returncode == 0, again.stderr.decode()
+    assert b"restored topics_1m_mv" in again.stderr
+    assert b"1 missing table(s) or view(s) restored" in again.stderr
+
+
+def test_a_failed_read_is_a_query_error_not_a_traceback(client: Any, settings: Settings) -> None:
+    from flows.cli.common import open_store
+    from schemas.errors import QueryError
+
+    client.close()
+    with (
+        pytest.raises(QueryError, match=r"voc test failed permanently: .*nosuch"),
+        open_store(settings, "voc test") as store,
+    ):
+        store.query("SELECT nosuch FROM messages")
