@@ -60,6 +60,8 @@ BRANDS = 15
 PRODUCTS_PER_BRAND = 25
 NO_BRAND = 0.33
 SCOPES = (("channel", 0.5), ("brand", 0.25), ("everywhere", 0.25))
+#: A topic no taxonomy covers that every replay has an incident of (the middle one).
+FORCED = "account_security"
 MIN_TEXTS = 25
 """A topic needs this many distinct labelled complaints to make incidents of."""
 
@@ -358,6 +360,8 @@ def _incidents(
     for k in range(count):
         group = groups[rng.choices(names, weights)[0]]
         topic = rng.choices(group, [math.sqrt(topics[t]) for t in group])[0]
+        if k == count // 2 and FORCED in topics:  # every run has an account takeover
+            topic = FORCED
         scope_kind = rng.choices([s for s, _w in SCOPES], [w for _s, w in SCOPES])[0]
         scope = Scope(scope_kind)
         if scope_kind == "channel":

@@ -15,6 +15,7 @@ from flows.detect.bursts import GramTrack, PhraseBursts, cluster_grams
 from flows.detect.config import DetectConfig
 from flows.detect.detector import Detector
 from flows.detect.signals import Signal
+from flows.detect.terms import EVERYWHERE, Complaint, TermBursts
 from schemas.errors import ConfigError
 from schemas.rows import AlertRow
 from tests.detect.support import (
@@ -256,6 +257,19 @@ def test_a_long_jump_in_event_time_does_not_overflow_the_phrase_baselines(days: 
     assert bursts.base_minute == later
     assert bursts.expected(1, 10, later + 1) >= 0.0
     assert bursts.table[3] > bursts.table.get(2, 0.0)  # the old counts decayed to nothing
+
+
+@pytest.mark.parametrize("days", [256, 400, 9_000])
+def test_a_long_jump_in_event_time_does_not_overflow_the_term_baselines(days: int) -> None:
+    """The complaint terms' baselines renormalize like the phrases' (issue 12)."""
+    terms = TermBursts(half_life=CONFIG.term_half_life)
+    config = replace(CONFIG, term_guard=0)
+    terms.step(START_MINUTE, [Complaint("zalo", "", frozenset({1, 2}))], config)
+    later = START_MINUTE + days * 24 * 60
+    terms.step(later, [Complaint("zalo", "", frozenset({1, 3}))], config)
+    assert terms.base_minute == later
+    assert 0.0 <= terms.share(1, later + 1) <= 1.0
+    assert terms.scopes[EVERYWHERE].table[3] > terms.scopes[EVERYWHERE].table.get(2, 0.0)
 
 
 def test_overlapping_grams_of_one_burst_are_clustered() -> None:
