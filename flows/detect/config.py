@@ -177,14 +177,14 @@ class DetectConfig:
     min_minute_volume: int = 3
     expected_floor: float = 0.3
     scales: Minutes = (5, 15, 60)
-    scale_min_volume: int = 8
-    scale_min_excess: float = 6.0
+    scale_min_volume: int = 6
+    scale_min_excess: float = 4.0
     scale_min_ratio: float = 2.0
     scale_max_minute_share: float = 0.6
     scale_expected_floor: float = 0.05
     scale_watch_score: float = 3.0
     scale_watch_volume: int = 4
-    scale_count_z: float = 3.0
+    scale_count_z: float = 2.0
     false_alarms_per_day: float = 1.0
     budget_keys: int = 600
     scale_margin: float = 0.0
@@ -214,15 +214,15 @@ class DetectConfig:
     term_half_life: float = 720.0
     term_warmup: int = 120
     term_capacity: int = 100_000
-    term_min_count: int = 5
+    term_min_count: int = 4
     term_min_ratio: float = 3.0
-    term_score: float = 5.0
+    term_score: float = 4.5
     term_overlap: float = 0.3
     term_scope_min: float = 30.0
     term_guard: int = 15
     term_scopes: int = 500
     issue_min_messages: int = 5
-    issue_fire_score: float = 8.0
+    issue_fire_score: float = 7.0
 
     case_sources: Words = ("review", "chat")
     case_flags: Words = ("urgent", "churn_risk", "product_safety", "account_security")
