@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -46,10 +47,13 @@ def reasons_of(record: Signal, config: DetectConfig) -> tuple[str, ...]:
 
 @dataclass
 class CaseBook:
-    """Open cases by unit, then closed ones, each in order of their latest update."""
+    """Open cases by unit, then closed ones, each in order of their latest update.
 
-    open: dict[str, Alert] = field(default_factory=dict)
-    closed: dict[str, Alert] = field(default_factory=dict)
+    Ordered dicts: forgetting the first entry again and again is O(1) (not with a dict).
+    """
+
+    open: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
+    closed: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
 
     def step(
         self,
@@ -79,7 +83,7 @@ class CaseBook:
             self.closed[unit] = case
             changed[case.id] = case
         while len(self.closed) > config.case_memory:
-            del self.closed[next(iter(self.closed))]
+            self.closed.popitem(last=False)
         return list(changed.values())
 
     def _case_of(self, record: Signal, minute: int) -> Alert:
@@ -157,6 +161,6 @@ class CaseBook:
 
     def __deepcopy__(self, memo: dict[int, object]) -> CaseBook:
         return CaseBook(
-            {unit: copy.copy(c) for unit, c in self.open.items()},
-            {unit: copy.copy(c) for unit, c in self.closed.items()},
+            OrderedDict((unit, copy.copy(c)) for unit, c in self.open.items()),
+            OrderedDict((unit, copy.copy(c)) for unit, c in self.closed.items()),
         )

@@ -15,6 +15,7 @@ number of keys ever seen.
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -78,10 +79,15 @@ class Candidate:
 
 @dataclass
 class KeyTable:
-    """Keys with state (``exact``) and candidates, each in order of last message."""
+    """Keys with state (``exact``) and candidates, each in order of last message.
 
-    exact: dict[Key, KeyState] = field(default_factory=dict)
-    candidates: dict[Key, Candidate] = field(default_factory=dict)
+    Both are ordered dicts: moving a key to the end and forgetting the first are O(1) (a
+    plain dict whose first entry is deleted again and again scans its deleted slots each
+    time, which made a stream of new keys quadratic once the candidates were full).
+    """
+
+    exact: OrderedDict[Key, KeyState] = field(default_factory=OrderedDict)
+    candidates: OrderedDict[Key, Candidate] = field(default_factory=OrderedDict)
     hot: set[Key] = field(default_factory=set)
     promoted: int = 0
     forgotten: int = 0
@@ -96,9 +102,9 @@ class KeyTable:
         ``promote_after``; its state then starts from them.
         """
         exact = self.exact
-        state = exact.pop(key, None)
+        state = exact.get(key)
         if state is not None:
-            exact[key] = state
+            exact.move_to_end(key)
             return state
         candidates = self.candidates
         found = candidates.pop(key, None)
@@ -118,7 +124,7 @@ class KeyTable:
         found.last = found.updated = minute
         candidates[key] = found
         if len(candidates) > config.candidate_keys:
-            del candidates[next(iter(candidates))]
+            candidates.popitem(last=False)
             self.forgotten += 1
         return None
 
@@ -164,8 +170,8 @@ class KeyTable:
 
     def __deepcopy__(self, memo: dict[int, object]) -> KeyTable:
         return KeyTable(
-            {key: copy.deepcopy(state) for key, state in self.exact.items()},
-            {key: copy.copy(c) for key, c in self.candidates.items()},
+            OrderedDict((key, copy.deepcopy(state)) for key, state in self.exact.items()),
+            OrderedDict((key, copy.copy(c)) for key, c in self.candidates.items()),
             set(self.hot),
             self.promoted,
             self.forgotten,

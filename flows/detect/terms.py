@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -112,7 +112,7 @@ class TermBursts:
 
     half_life: float
     scopes: dict[tuple[str, str], Scope] = field(default_factory=dict)
-    candidates: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    candidates: OrderedDict[tuple[str, str], tuple[float, int]] = field(default_factory=OrderedDict)
     base_minute: int | None = None
     first_minute: int | None = None
     bursting: dict[tuple[tuple[str, str], int], TermWindow] = field(default_factory=dict)
@@ -123,7 +123,7 @@ class TermBursts:
         return TermBursts(
             self.half_life,
             {name: copy.deepcopy(scope) for name, scope in self.scopes.items()},
-            dict(self.candidates),
+            OrderedDict(self.candidates),
             self.base_minute,
             self.first_minute,
             dict(self.bursting),
@@ -214,7 +214,7 @@ class TermBursts:
             return True
         self.candidates[scope] = (count, minute)
         if len(self.candidates) > 4 * config.term_scopes:
-            del self.candidates[next(iter(self.candidates))]
+            self.candidates.popitem(last=False)  # O(1), where a dict's first entry is not
         return False
 
     def _step_scope(
