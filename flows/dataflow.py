@@ -35,6 +35,7 @@ from flows.settings import Settings
 from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
 from flows.steps import Enrich, EnricherFactory, Preparer, parse_batch, utc_now
 from flows.timing import StageTimer, timed
+from nlp.categories import load_category_map
 from nlp.types import Enricher
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 
@@ -137,7 +138,11 @@ def build_flow(
         msg = f"the flow reads partitioned sources, got {type(io.source).__name__}"
         raise ConfigError(msg)
     preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
-    enrich = Enrich(enricher or default_enricher(settings), now=clock)
+    enrich = Enrich(
+        enricher or default_enricher(settings),
+        now=clock,
+        categories=load_category_map(settings.product_categories),
+    )
     source = BatchingSource(
         io.source, settings.batch_size, timedelta(seconds=settings.batch_timeout_s)
     )
