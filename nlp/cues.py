@@ -19,6 +19,7 @@ models learn how far to trust each. The families:
 source     ``source:chat`` ... from the message's context (unknown: none)
 shape      length bucket, filler, "?", "!", "!!!", a question at the end
 lexicon    the lexicon's verdict: score bins, no term, mixed clauses, the last clause's sign
+           (``lexicon~:...`` for a text typed without diacritics, read loosely)
 sarcasm    praise in quotes ("trải nghiệm 'mượt'"), thanks beside a complaint, 🙂 after one
 topics     ``topics:<id>`` for each topic whose keywords match (``topics:<id>:generic``)
 flags      ``flags:<flag>`` for each flag whose cues match; ``flags:urgent_topic``
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -83,12 +84,17 @@ class Reading:
     sarcasm: tuple[str, ...]
     urgent_topic: bool
     """A topic marked ``urgent`` in the taxonomy matched."""
+    _cache: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def markers(self, families: Sequence[str]) -> list[str]:
         """Named binary features of the message, for the given marker families."""
+        cache = self._cache
         out: list[str] = []
         for family in families:
-            out += getattr(self, f"_{family}")()
+            found = cache.get(family)
+            if found is None:
+                found = cache[family] = getattr(self, f"_{family}")()
+            out += found
         return out
 
     def clause_markers(self, k: int, families: Sequence[str]) -> list[str]:
@@ -108,13 +114,14 @@ class Reading:
                 if clause.question:
                     out.append("shape:ends_with_question")
             elif family == "lexicon":
+                name = "lexicon~" if self.view.loose else "lexicon"
                 if score == 0:
-                    out.append("lexicon:none")
+                    out.append(f"{name}:none")
                 for level in (0.5, 1.5, 3.0):
                     if score > level:
-                        out.append(f"lexicon:pos>{level:g}")
+                        out.append(f"{name}:pos>{level:g}")
                     elif score < -level:
-                        out.append(f"lexicon:neg>{level:g}")
+                        out.append(f"{name}:neg>{level:g}")
             elif family == "sarcasm":
                 out += self._sarcasm()
             elif family == "topics":
@@ -147,22 +154,25 @@ class Reading:
         return out
 
     def _lexicon(self) -> list[str]:
+        # a text typed without diacritics is read loosely ("tot" may be "tốt"): its verdicts
+        # are markers of their own, so a model learns how far to trust each reading
+        family = "lexicon~" if self.view.loose else "lexicon"
         score = self.lexicon
         out: list[str] = []
         if score.terms == 0:
-            out.append("lexicon:none")
+            out.append(f"{family}:none")
         for level in (0.5, 1.5, 3.0):
             if score.score > level:
-                out.append(f"lexicon:pos>{level:g}")
+                out.append(f"{family}:pos>{level:g}")
             elif score.score < -level:
-                out.append(f"lexicon:neg>{level:g}")
+                out.append(f"{family}:neg>{level:g}")
         clauses = score.clause_scores
         if any(c > 0.5 for c in clauses) and any(c < -0.5 for c in clauses):
-            out.append("lexicon:mixed")
+            out.append(f"{family}:mixed")
         if clauses and clauses[-1] > 0.5:
-            out.append("lexicon:last_pos")
+            out.append(f"{family}:last_pos")
         elif clauses and clauses[-1] < -0.5:
-            out.append("lexicon:last_neg")
+            out.append(f"{family}:last_neg")
         return out
 
     def _sarcasm(self) -> list[str]:
@@ -266,7 +276,8 @@ class Reader:
         for first, last, (table, value) in self._index.find_tuples(view):
             parts[table].append((first, last, value))
         scored = self.lexicon.score_view(view, parts[_LEXICON])  # also cuts the clauses
-        topics = self.taxonomy.match_view(view, parts[_TAXONOMY]) if parts[_TAXONOMY] else []
+        found = parts[_TAXONOMY]
+        topics = self.taxonomy.match_view(view, found, spans=False) if found else []
         flags = cue_flags(view, self.flag_rules, parts[_FLAGS])
         words = [w for w in view.folded if w not in _PUNCTUATION]
         filler = 0 < len(words) <= FILLER_MAX_WORDS and all(w in self.fillers for w in words)

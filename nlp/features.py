@@ -265,6 +265,10 @@ class Featurizer:
                 cols.append(np.where(hit, pos + offset, -1))
                 docs.append(doc[: len(doc) - n + 1])
 
+        if marker_lists is not None and self.markers:
+            marker_rows, marker_cols = self._marker_entries(marker_lists)
+            cols.append(marker_cols)
+            docs.append(marker_rows)
         col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
         row = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
         keep = col >= 0
@@ -276,41 +280,31 @@ class Featurizer:
             flat = flat[first]
         rows = flat // n_features
         columns = flat % n_features
+        ngram = columns < self.n_ngrams
+        data = np.ones(len(columns), dtype=np.float32)
         if weighted:
-            data = self.idf[columns]
-            norms = np.sqrt(np.bincount(rows, weights=np.square(data, dtype=np.float64)))
-            data = (data / norms[rows]).astype(np.float32)
-        else:
-            data = np.ones(len(columns), dtype=np.float32)
-        if marker_lists is not None and self.markers:
-            rows, columns, data = self._with_markers(rows, columns, data, marker_lists)
+            safe = np.minimum(columns, max(self.n_ngrams - 1, 0))
+            idf = self.idf if self.n_ngrams else np.zeros(1, dtype=np.float32)
+            weights = np.where(ngram, idf[safe], 0.0)
+            norms = np.sqrt(np.bincount(rows, weights=np.square(weights, dtype=np.float64)))
+            scaled = weights / np.maximum(norms[rows], 1e-12)
+            data = np.where(ngram, scaled, 1.0).astype(np.float32)
         indptr = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
         return sp.csr_matrix((data, columns.astype(np.int32), indptr), shape=(n_docs, n_features))
 
-    def _with_markers(
-        self,
-        rows: IntArray,
-        columns: IntArray,
-        data: FloatArray,
-        marker_lists: Sequence[Sequence[str]],
-    ) -> tuple[IntArray, IntArray, FloatArray]:
-        """Merge the marker columns (value 1) into row-sorted (rows, columns, data)."""
+    def _marker_entries(self, marker_lists: Sequence[Sequence[str]]) -> tuple[IntArray, IntArray]:
+        """(row, column) of every known marker of every row."""
         get = self._marker_column.get
-        extra_rows: list[int] = []
-        extra_cols: list[int] = []
+        rows: list[int] = []
+        columns: list[int] = []
         for i, found in enumerate(marker_lists):
-            for column in sorted({c for m in found if (c := get(m)) is not None}):
-                extra_rows.append(i)
-                extra_cols.append(column)
-        if not extra_rows:
-            return rows, columns, data
-        all_rows = np.concatenate([rows, np.array(extra_rows, dtype=np.int64)])
-        order = np.argsort(all_rows, kind="stable")
-        all_cols = np.concatenate([columns, np.array(extra_cols, dtype=np.int64)])
-        ones = np.ones(len(extra_rows), dtype=np.float32)
-        all_data = np.concatenate([data.astype(np.float32), ones])
-        return all_rows[order], all_cols[order], all_data[order]
+            for marker in found:
+                column = get(marker)
+                if column is not None:
+                    rows.append(i)
+                    columns.append(column)
+        return np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64)
 
     def _fold_unknown(
         self, token_lists: Sequence[Sequence[str]], ids: IntArray, fold_ids: IntArray

@@ -127,11 +127,15 @@ class Taxonomy:
         self,
         view: TextView,
         matches: Sequence[tuple[int, int, tuple[str, int]]] | None = None,
+        *,
+        spans: bool = True,
     ) -> list[TopicMatch]:
         """:meth:`match` on a view; ``matches`` of :attr:`entries` if already found.
 
         Generic cues are resolved by clause: ``view.split`` cuts the clauses (at punctuation
-        only, if the caller has not split the view yet).
+        only, if the caller has not split the view yet). Without ``spans`` the matches carry
+        their tokens only (``start``, ``end`` -1, ``phrase`` empty): cheaper, for callers
+        that do not show them.
         """
         found: Sequence[tuple[int, int, tuple[str, int]]]
         if matches is None:
@@ -166,6 +170,9 @@ class Taxonomy:
             kept = _resolve_generic(view, kept)
         out: list[TopicMatch] = []
         for first, last, topic, generic in kept:
+            if not spans:
+                out.append(TopicMatch(topic, -1, -1, "", first, last, generic))
+                continue
             start, end = view.span(first, last)
             out.append(TopicMatch(topic, start, end, view.text[start:end], first, last, generic))
         return out

@@ -356,7 +356,7 @@ def train_flags_command(**kwargs: Any) -> None:
     default=0.005,
     show_default=True,
     type=click.FloatRange(0, 0.5),
-    help="Most out-of-domain dev texts the gate may let through.",
+    help="Largest share of out-of-domain dev texts that may get an aspect past the gate.",
 )
 def train_aspects_command(**kwargs: Any) -> None:
     """Train aspect detection with per-aspect polarity for one domain.

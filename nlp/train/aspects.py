@@ -304,7 +304,8 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
             x_train = featurizer.transform([tokenize(t) for t in self._augmented(train_texts)])
             self.progress("refitting on train + dev", 3, 3)
         self.progress("fitting domain gate", 0, 1)
-        gate, gate_report = self._gate(data, featurizer, x_train)
+        detection = (as_saved(det_w, settings.prune_below), det_b, thresholds)
+        gate, gate_report = self._gate(data, featurizer, x_train, detection)
         self.progress("fitting domain gate", 1, 1)
         manifest = Manifest(
             name=settings.name or f"aspects-{_slug(data.domain)}-fast",
@@ -381,9 +382,18 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
         )
 
     def _gate(
-        self, data: AspectData, featurizer: Featurizer, x_train: sp.csr_matrix
+        self,
+        data: AspectData,
+        featurizer: Featurizer,
+        x_train: sp.csr_matrix,
+        detection: tuple[Float32, Float64, Float64],
     ) -> tuple[tuple[Float32, float, float] | None, dict[str, Any]]:
-        """Fit the in-domain vs out-of-domain head and its conservative threshold."""
+        """Fit the in-domain vs out-of-domain head and its conservative threshold.
+
+        The threshold lets at most ``gate_max_out`` of the out-of-domain dev texts get an
+        aspect (pass the gate *and* have one detected), and within that ``gate_recall`` of
+        the in-domain ones through.
+        """
         settings = self.settings
         texts = data.gate_texts
         report: dict[str, Any] = {
@@ -422,16 +432,25 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
         w = as_saved(fitted.coef_[0].astype(np.float32).reshape(-1, 1), settings.prune_below)
         b = float(fitted.intercept_[0])
 
-        def scores(items: list[str]) -> Float64:
-            if not items:
-                return np.zeros(0)
-            m = featurizer.transform([tokenize(t) for t in items])
-            return _sigmoid(np.asarray(m @ w, dtype=np.float64).ravel() + b)
+        det_w, det_b, det_t = detection
 
-        in_dev, out_dev = scores(texts["in_dev"]), scores(texts["out_dev"])
+        def scores(items: list[str]) -> tuple[Float64, Bool]:
+            if not items:
+                return np.zeros(0), np.zeros(0, dtype=bool)
+            m = featurizer.transform([tokenize(t) for t in items])
+            gate = _sigmoid(np.asarray(m @ w, dtype=np.float64).ravel() + b)
+            found = _sigmoid(np.asarray(m @ det_w, dtype=np.float64) + det_b) >= det_t
+            any_found: Bool = np.asarray(found.any(axis=1), dtype=bool)
+            return gate, any_found
+
+        (in_dev, _), (out_dev, out_found) = scores(texts["in_dev"]), scores(texts["out_dev"])
         recall_t = float(np.quantile(in_dev, 1.0 - settings.gate_recall)) if len(in_dev) else 0.5
-        out_t = float(np.quantile(out_dev, 1.0 - max_out)) if len(out_dev) else 0.5
-        threshold = min(max(recall_t, np.nextafter(out_t, 1.0), 0.5), 0.999)
+        # out-of-domain texts with an aspect, highest gate score first: all but the allowed
+        # share of them must stay below the threshold
+        risky = np.sort(out_dev[out_found])[::-1]
+        allowed = int(np.floor(max_out * len(out_dev)))
+        out_t = float(np.nextafter(risky[allowed], 1.0)) if len(risky) > allowed else 0.0
+        threshold = min(max(recall_t, out_t, 0.5), 0.999)
         report |= {
             "threshold": threshold,
             "max_out_of_domain_pass": max_out,
@@ -439,6 +458,9 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
             "out_of_domain_dev_texts": len(out_dev),
             "in_domain_dev_pass_rate": float(np.mean(in_dev >= threshold)) if len(in_dev) else None,
             "out_of_domain_dev_pass_rate": float(np.mean(out_dev >= threshold))
+            if len(out_dev)
+            else None,
+            "out_of_domain_dev_aspect_rate": float(np.mean((out_dev >= threshold) & out_found))
             if len(out_dev)
             else None,
         }

@@ -74,8 +74,8 @@ class TrainSettings:
     gate_recall: float = 0.99
     """Aspects: share of in-domain dev texts the gate should let through."""
     gate_max_out: float = 0.005
-    """Aspects: the most out-of-domain dev texts the gate may let through (it wins over
-    ``gate_recall``)."""
+    """Aspects: the largest share of out-of-domain dev texts that may get an aspect past
+    the gate (it wins over ``gate_recall``)."""
     min_dev_support: int = 25
     """Aspects, topics, flags: a label gets its own threshold only with this many mentions."""
     prune_below: float = 1e-3

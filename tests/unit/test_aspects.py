@@ -163,7 +163,7 @@ def test_without_negatives_the_corpus_makes_a_stricter_gate(tmp_path: Path) -> N
     assert any("corpus alone" in w for w in result.warnings)
     gate = result.dev_scores["gate"]
     assert gate["max_out_of_domain_pass"] == pytest.approx(0.0025)
-    assert gate["out_of_domain_dev_pass_rate"] <= 0.0025
+    assert gate["out_of_domain_dev_aspect_rate"] <= 0.0025
     assert model.manifest.data["splits"]["gate_corpus"] == ["cx"]
     # a fashion review never gets phone aspects, whatever the gate says
     batch = default_reader().batch(
