@@ -340,6 +340,10 @@ def evaluate_dataset(
     if not labelled and not with_aspects:
         result["notes"].append(f"no sentiment or aspect labels in its {config.split} split")
     if model is not None:
+        # a model's own data set is of its category: scored as the enricher scores messages
+        # whose category is known (no gate), and once more by the gate alone
+        own = info.name in model.manifest.labels.get("datasets", [])
+        gate = config.gate and not own
         index = [i for i, ex in enumerate(examples) if ex.aspects]
         per_variant = {}
         for name, variant_texts in texts.items():
@@ -348,14 +352,21 @@ def evaluate_dataset(
                 model,
                 chosen,
                 config.batch_size,
-                config.gate,
+                gate,
                 progress,
                 f"{info.name} aspects {name}",
             )
             per_variant[name] = aspect_scores(with_aspects, predicted)
+        gate_only = None
+        if own and config.gate and model.has_gate:
+            chosen = [texts["original"][i] for i in index]
+            gated = _batched_aspects(model, chosen, config.batch_size, True, None, "")
+            gate_only = aspect_scores(with_aspects, gated)
         result["aspects"] = {
             "model": model.version,
-            "gate": config.gate and model.has_gate,
+            "category": model.domain if own else None,
+            "gate": gate and model.has_gate,
+            "gate_only": gate_only,
             "variants": per_variant,
             "drop": {
                 name: {

@@ -700,6 +700,13 @@ def print_results(results: dict[str, Any], console: Console) -> None:
         if "aspects" in result:
             block = result["aspects"]
             models.append(f"{name}: {block['model']}")
+            if block.get("gate_only"):
+                det, pol = block["gate_only"]["detection"], block["gate_only"]["detection_polarity"]
+                lines.append(
+                    f"{name}: scored as messages of category {block['category']}; with the "
+                    f"category unknown (the gate alone) detection F1 {_pct(det['f1'])}, "
+                    f"+ polarity F1 {_pct(pol['f1'])}"
+                )
             for variant in variants:
                 s = block["variants"][variant]
                 det, pol = s["detection"], s["detection_polarity"]

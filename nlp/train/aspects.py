@@ -450,7 +450,7 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
         risky = np.sort(out_dev[out_found])[::-1]
         allowed = int(np.floor(max_out * len(out_dev)))
         out_t = float(np.nextafter(risky[allowed], 1.0)) if len(risky) > allowed else 0.0
-        threshold = min(max(recall_t, out_t, 0.5), 0.999)
+        threshold = min(max(recall_t, out_t), 0.999)
         report |= {
             "threshold": threshold,
             "max_out_of_domain_pass": max_out,
