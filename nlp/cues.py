@@ -20,7 +20,8 @@ source     ``source:chat`` ... from the message's context (unknown: none)
 shape      length bucket, filler, "?", "!", "!!!", a question at the end
 lexicon    the lexicon's verdict: score bins, no term, mixed clauses, the last clause's sign
            (``lexicon~:...`` for a text typed without diacritics, read loosely)
-sarcasm    praise in quotes ("trải nghiệm 'mượt'"), thanks beside a complaint, 🙂 after one
+sarcasm    praise in quotes ("trải nghiệm 'mượt'"), thanks beside a complaint, 🙂 after one,
+           a delay ("10 ngày mới nhận được hàng")
 topics     ``topics:<id>`` for each topic whose keywords match (``topics:<id>:generic``)
 flags      ``flags:<flag>`` for each flag whose cues match; ``flags:urgent_topic``
 =========  ===================================================================================
@@ -53,6 +54,13 @@ _LEXICON, _TAXONOMY, _FLAGS = 0, 1, 2
 _KNOWN_SOURCES = frozenset({"review", "chat", "social", "survey"})
 _QUOTED_RE = re.compile(r"[\"“”'‘’«»]([^\"“”'‘’«»]{1,60})[\"“”'‘’«»]")
 _THANKS = frozenset({"cảm", "cám", "thanks", "thank", "cảm ơn"})
+_DELAY_RE = re.compile(
+    r"\b(\d+|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|may|vai|nua) "
+    r"(ngay|tuan|thang|tieng|gio|hom|buoi) (moi|van chua|chua|roi ma chua|roi van)\b"
+)
+"""A delay, on the folded tokens: "10 ngày mới nhận", "2 tuần vẫn chưa giao"."""
+SARCASM = frozenset({"quoted_praise_with_complaint", "smile_after_complaint"})
+"""Sarcasm cues strong enough to turn a positive reading negative (see nlp.sentiment)."""
 _LENGTH_BUCKETS = ((1, "1"), (2, "2"), (3, "3"), (5, "4-5"), (9, "6-9"), (19, "10-19"))
 
 
@@ -84,6 +92,12 @@ class Reading:
     sarcasm: tuple[str, ...]
     urgent_topic: bool
     """A topic marked ``urgent`` in the taxonomy matched."""
+
+    @property
+    def sarcastic(self) -> bool:
+        """Praise beside complaint evidence: quoted, thanks, or a slight smile after it."""
+        return not SARCASM.isdisjoint(self.sarcasm)
+
     _cache: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def markers(self, families: Sequence[str]) -> list[str]:
@@ -232,6 +246,12 @@ class Batch:
             return [r.category for r in self.readings]
         return [self.readings[i].category for i, _ in self.clauses]
 
+    def sarcastic(self) -> list[bool]:
+        """Whether every row reads as sarcasm (its message's cues, for clauses too)."""
+        if self.clauses is None:
+            return [r.sarcastic for r in self.readings]
+        return [self.readings[i].sarcastic for i, _ in self.clauses]
+
     def fillers(self) -> list[bool]:
         """Whether every row is chat filler (clauses never are)."""
         if self.clauses is None:
@@ -292,7 +312,7 @@ class Reader:
             words=len(words),
             source=source if source in _KNOWN_SOURCES else None,
             category=category or None,
-            sarcasm=self._sarcasm(view, scored),
+            sarcasm=self._sarcasm(view, scored, flags),
             urgent_topic=any(m.topic in self.taxonomy.urgent for m in topics),
         )
 
@@ -312,26 +332,37 @@ class Reader:
             return [self.read(t) for t in texts]
         return [self.read(t, c) for t, c in zip(texts, contexts, strict=True)]
 
-    def _sarcasm(self, view: TextView, scored: MessageScore) -> tuple[str, ...]:
-        """Cues of praise that means its opposite."""
-        negative = [s for s in scored.clause_scores if s < -0.5]
+    def _sarcasm(self, view: TextView, scored: MessageScore, flags: set[Flag]) -> tuple[str, ...]:
+        """Cues of praise that means its opposite.
+
+        Complaint evidence is a clearly negative clause, a complaint cue of ``flags.yaml``,
+        or a delay ("10 ngày mới nhận được hàng", "2 tuần vẫn chưa giao"). Praise in quotes
+        ("trải nghiệm 'mượt'"), thanks ("cảm ơn shop vì ...") or a slight smile (🙂) beside
+        such evidence reads as sarcasm.
+        """
         found: list[str] = []
         text = view.text
-        if _QUOTED_RE.search(text) and self._quoted_praise(text):
+        quoted = bool(_QUOTED_RE.search(text)) and self._quoted_praise(text)
+        if quoted:
             found.append("quoted_praise")
-        if not negative:
+        folded = " ".join(view.folded)
+        delay = bool(_DELAY_RE.search(folded))
+        if delay:
+            found.append("delay")
+        negative = [s for s in scored.clause_scores if s < -0.5]
+        if not (negative or delay or "complaint" in flags):
             return tuple(found)
         raw = view.raw
+        if quoted:
+            found.append("quoted_praise_with_complaint")
         if any(w in _THANKS for w in raw):
             found.append("thanks_with_complaint")
         if "emosmile" in raw:
-            last_negative = max(
-                (c.last for c, s in zip(view.clauses, scored.clause_scores, strict=False) if s < 0),
-                default=-1,
-            )
-            if 0 <= last_negative <= max(i for i, w in enumerate(raw) if w == "emosmile"):
+            found.append("smile_with_complaint")
+            words = [w for w in raw if w not in _PUNCTUATION]
+            if "emosmile" in words[-2:]:  # the smile closes the message
                 found.append("smile_after_complaint")
-        if scored.score > 0 and min(negative) < -1.0:
+        if negative and scored.score > 0 and min(negative) < -1.0:
             found.append("praise_over_complaint")
         return tuple(found)
 

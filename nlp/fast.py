@@ -65,6 +65,10 @@ CLAUSE_WEIGHT = 0.5
 Chosen on the corpus dev split: 0.5 keeps the message's verdict for most topics and gives
 each side of a mixed message its own ("giao nhanh nhưng áo xấu")."""
 
+POLAR_CLAUSE: float | None = 0.6
+"""A topic's clauses read positive or negative with at least this probability keep their
+own verdict, whatever the message says (None: always blend)."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
@@ -202,7 +206,12 @@ class FastEnricher:
             own = np.zeros((len(placed), 3))
             np.add.at(own, owner, clause_sentiment[ids])
             own /= np.bincount(owner, minlength=len(placed))[:, None]
-            mixed[placed] = CLAUSE_WEIGHT * own + (1.0 - CLAUSE_WEIGHT) * proba[messages[placed]]
+            blend = CLAUSE_WEIGHT * own + (1.0 - CLAUSE_WEIGHT) * proba[messages[placed]]
+            if POLAR_CLAUSE is not None:
+                # a clause that clearly says something keeps its own verdict
+                polar = (own.argmax(axis=1) != 1) & (own.max(axis=1) >= POLAR_CLAUSE)
+                blend[polar] = own[polar]
+            mixed[placed] = blend
         for item, k in zip(pending, mixed.argmax(axis=1).tolist(), strict=True):
             out[item.message].append(TopicHit(item.topic, round(item.score, 4), SENTIMENTS[k]))
         for hits in out:

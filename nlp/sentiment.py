@@ -22,7 +22,10 @@ Calibration is per source: a review, a chat turn and a social post do not carry 
 alike ("ok shop" in a chat is an acknowledgement), so each source the corpus labels gets its
 own Platt scaling of both heads, fitted out of fold; a message of unknown source gets the
 calibration fitted on every source together. Filler (:attr:`nlp.cues.Reading.filler`:
-"dạ vâng", "alo", "ok shop") is neutral whatever the heads say.
+"dạ vâng", "alo", "ok shop") is neutral whatever the heads say, and praise that the cues
+read as sarcasm (:attr:`nlp.cues.Reading.sarcastic`: praise in quotes or a closing 🙂
+beside a complaint, "cảm ơn shop vì trải nghiệm 'mượt' nhé, 10 ngày mới nhận được hàng 🙂")
+is negative.
 
 Inference is numpy plus one sparse-dense product per batch; the model loads from an
 artifact directory (:mod:`nlp.artifacts`) and never at import.
@@ -122,6 +125,7 @@ class SentimentModel:
         *,
         has_neutral: bool,
         filler_neutral: bool = True,
+        sarcasm_rule: bool = True,
     ) -> None:
         if weights.shape != (featurizer.n_features, 2):
             msg = f"sentiment weights must be ({featurizer.n_features}, 2), got {weights.shape}"
@@ -136,6 +140,7 @@ class SentimentModel:
         self.calibrations = dict(calibrations)
         self.has_neutral = has_neutral
         self.filler_neutral = filler_neutral
+        self.sarcasm_rule = sarcasm_rule
 
     @property
     def version(self) -> str:
@@ -181,6 +186,10 @@ class SentimentModel:
         """Probabilities of (negative, neutral, positive) per row; rows sum to 1."""
         p_pos, p_neu = self.head_probabilities(batch)
         proba = compose(p_pos, p_neu)
+        if self.sarcasm_rule and len(proba):
+            sarcastic = np.array(batch.sarcastic(), dtype=bool) & (proba.argmax(axis=1) == 2)
+            if sarcastic.any():  # praise that means its opposite: swap its poles
+                proba[sarcastic] = proba[sarcastic][:, ::-1]
         if self.filler_neutral and len(proba):
             filler = np.array(batch.fillers(), dtype=bool)
             if filler.any():
@@ -243,6 +252,7 @@ class SentimentModel:
             {k: Calibration.from_row(r) for k, r in zip(order, rows, strict=True)},
             has_neutral=has_neutral,
             filler_neutral=bool(manifest.labels.get("filler_neutral", False)),
+            sarcasm_rule=bool(manifest.labels.get("sarcasm_rule", False)),
         )
 
     @classmethod

@@ -322,6 +322,7 @@ class SentimentTrainer(Trainer[SentimentData, Candidate, Candidate, Final]):
                 "datasets": [i.name for i in data.infos],
                 "calibrations": calibration_order(calibrations),
                 "filler_neutral": True,
+                "sarcasm_rule": True,
             },
             features=settings.spec.to_dict(),
             hyperparameters=settings.to_dict()

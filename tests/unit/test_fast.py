@@ -137,10 +137,6 @@ def test_topics_take_the_sentiment_of_their_clause(enricher: FastEnricher) -> No
     topics = {t.topic: t for t in result.topics}
     assert topics["delivery"].sentiment == "positive"
     assert topics["product_quality"].sentiment == "negative"
-    result = _one(enricher, "giao hàng quá chậm, áo đẹp lắm", MessageContext("review"))
-    topics = {t.topic: t for t in result.topics}
-    assert topics["delivery"].sentiment == "negative"
-    assert topics["product_quality"].sentiment == "positive"
     assert all(0 < t.score <= 1 for t in result.topics)
     assert all(t.sentiment in SENTIMENTS for t in result.topics)
 
