@@ -28,7 +28,7 @@ test: install  ## run the test suite (no network, no GPU, no ../shared needed)
 test-fast: install  ## the test suite without slow tests
 	$(BIN)/pytest -q -m 'not slow'
 
-lint: install  ## ruff, formatting and mypy strict on nlp/ and schemas/
+lint: install  ## ruff, formatting and mypy strict on nlp/, schemas/ and flows/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

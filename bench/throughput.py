@@ -66,8 +66,8 @@ def steps(
         fn()
         return count / (time.perf_counter() - began)
 
-    parsed = [parse_record(r) for r in records]
     preparer = Preparer("bench-salt")
+    parsed = [parse_record(r, privacy=preparer.privacy) for r in records]
     prepared = [preparer(p) for p in parsed]  # type: ignore[arg-type]
     texts = [p.text_normalized for p in prepared]  # type: ignore[union-attr]
     enricher = load_enricher(enricher_name, model_path=model)
@@ -79,7 +79,7 @@ def steps(
 
     n = len(records)
     timings = {
-        "parse": lambda: [parse_record(r) for r in records],
+        "parse": lambda: [parse_record(r, privacy=preparer.privacy) for r in records],
         "prepare": lambda: [preparer(p) for p in parsed],  # type: ignore[arg-type]
         "enrich": enrich,
     }

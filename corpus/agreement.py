@@ -34,11 +34,13 @@ def kappa(first: Sequence[str], second: Sequence[str]) -> float:
 
 
 def read(path: str) -> dict[str, dict]:
+    """The records of a JSON Lines file by id."""
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
     return {row["id"]: row for row in rows if row}
 
 
 def main(first_path: str, second_path: str) -> int:
+    """Print the agreement table; exit 1 if the second pass names unknown ids."""
     first, second = read(first_path), read(second_path)
     ids = sorted(second)
     missing = [i for i in ids if i not in first]

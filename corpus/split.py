@@ -1,6 +1,6 @@
 """Assign every record of the CX corpus slices to a fixed split and write the split files.
 
-    python corpus/split.py SLICE.jsonl [SLICE.jsonl ...]     # writes corpus/cx/{train,dev,test}.jsonl
+    python corpus/split.py SLICE.jsonl [SLICE.jsonl ...]   # writes corpus/cx/{train,dev,test}.jsonl
 
 Within each slice (the part of the id between ``cx-`` and the number), records are ordered
 by the SHA-256 of their id; the first 20% are ``test``, the next 15% ``dev``, the rest
@@ -35,9 +35,7 @@ def assign(records: list[dict]) -> dict[str, list[dict]]:
         by_slice[slice_of(record["id"])].append(record)
     splits: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
     for name in sorted(by_slice):
-        ordered = sorted(
-            by_slice[name], key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest()
-        )
+        ordered = sorted(by_slice[name], key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
         start = 0
         for split, share in SHARES:
             count = round(len(ordered) * share)
@@ -50,6 +48,7 @@ def assign(records: list[dict]) -> dict[str, list[dict]]:
 
 
 def main(paths: list[str]) -> int:
+    """Read the slices, drop repeated texts, write the three split files."""
     records = [
         json.loads(line)
         for path in paths

@@ -52,11 +52,19 @@ class _BatchingPartition(StatefulSourcePartition[MicroBatch[R], S]):
     so a restart reads the pending items again (at-least-once) and never skips one.
     """
 
-    def __init__(self, inner: StatefulSourcePartition[R, S], max_size: int, timeout: float) -> None:
+    def __init__(
+        self,
+        inner: StatefulSourcePartition[R, S],
+        max_size: int,
+        timeout: float,
+        max_bytes: int | None = None,
+    ) -> None:
         self._inner = inner
         self._max_size = max_size
         self._timeout = timeout
+        self._max_bytes = max_bytes
         self._pending: list[R] = []
+        self._pending_bytes = 0
         self._deadline = 0.0  # time.monotonic() when the pending items must go
         self._resume: S = inner.snapshot()
         self._ended = False
@@ -80,10 +88,14 @@ class _BatchingPartition(StatefulSourcePartition[MicroBatch[R], S]):
             if not self._pending:
                 self._deadline = time.monotonic() + self._timeout
             self._pending.extend(items)
+            if self._max_bytes is not None:
+                self._pending_bytes += sum(map(payload_size, items))
         if not self._pending:
             self._resume = self._inner.snapshot()
             return []
-        if time.monotonic() >= self._deadline:
+        if time.monotonic() >= self._deadline or (
+            self._max_bytes is not None and self._pending_bytes >= self._max_bytes
+        ):
             return self._take(len(self._pending))
         full = len(self._pending) - len(self._pending) % self._max_size
         return self._take(full) if full else []
@@ -91,6 +103,8 @@ class _BatchingPartition(StatefulSourcePartition[MicroBatch[R], S]):
     def _take(self, n: int) -> list[MicroBatch[R]]:
         """Emit the first ``n`` pending items as batches of at most ``max_size`` per origin."""
         taken, self._pending = self._pending[:n], self._pending[n:]
+        if self._max_bytes is not None:
+            self._pending_bytes = sum(map(payload_size, self._pending))
         if not self._pending:
             self._resume = self._inner.snapshot()
         else:  # the rest starts a new batch
@@ -121,24 +135,35 @@ class _BatchingPartition(StatefulSourcePartition[MicroBatch[R], S]):
         self._inner.close()
 
 
+def payload_size(item: object) -> int:
+    """Bytes (or characters) of an item's raw payload; 0 for a decoded one (the simulator)."""
+    payload = getattr(item, "payload", None)
+    return len(payload) if isinstance(payload, bytes | str) else 0
+
+
 class BatchingSource(FixedPartitionedSource[MicroBatch[R], S]):
     """Any partitioned source, its items grouped into micro-batches where they are read.
 
     Unit of parallelism and delivery guarantee: those of the inner source (its partitions
     and its resume state are used as they are). A partition's batch is emitted at
-    ``max_size`` items, ``timeout`` seconds after its first item (wall clock), or at the end
-    of the partition; items of several origins read by one partition (tests) are batched per
-    origin.
+    ``max_size`` items, once its raw payloads hold ``max_bytes`` (if given), ``timeout``
+    seconds after its first item (wall clock), or at the end of the partition; items of
+    several origins read by one partition (tests) are batched per origin.
     """
 
     def __init__(
-        self, inner: FixedPartitionedSource[R, S], max_size: int, timeout: timedelta
+        self,
+        inner: FixedPartitionedSource[R, S],
+        max_size: int,
+        timeout: timedelta,
+        max_bytes: int | None = None,
     ) -> None:
         if max_size < 1:
             msg = f"batch max_size must be at least 1, got {max_size}"
             raise ValueError(msg)
         self.inner = inner
         self._max_size = max_size
+        self._max_bytes = max_bytes
         self._timeout = timeout.total_seconds()
 
     def list_parts(self) -> list[str]:
@@ -150,4 +175,4 @@ class BatchingSource(FixedPartitionedSource[MicroBatch[R], S]):
     ) -> _BatchingPartition[R, S]:
         """Open the inner partition and batch it."""
         inner = self.inner.build_part(step_id, for_part, resume_state)
-        return _BatchingPartition(inner, self._max_size, self._timeout)
+        return _BatchingPartition(inner, self._max_size, self._timeout, self._max_bytes)

@@ -4,12 +4,17 @@ r"""The voc-stream dataflow: messages in; enriched rows, alerts and dead letters
                                                    \\--> write-dead-letters (+ publish-dead-letters)
                                                    \\--> detect -> write-alerts
                                                                \\-> write-late-items
+                                                               \\-> write-dead-letters
 
 The source is wrapped in a :class:`~flows.batching.BatchingSource`: each partition's
-payloads are grouped into micro-batches (``batch_size`` payloads, or ``batch_timeout_s``
-after the first) on the worker that reads the partition, and parse, prepare and enrich run
-there on whole batches. Nothing crosses to another worker before the sinks (and the
-detector, which runs on one worker).
+payloads are grouped into micro-batches (``batch_size`` payloads, ``batch_max_bytes``, or
+``batch_timeout_s`` after the first) on the worker that reads the partition, and parse,
+prepare and enrich run there on whole batches. Nothing crosses to another worker before the
+sinks (and the detector, which runs on one worker).
+
+No step raises on one message: whatever fails on it (parse, prepare, enrich, the storable
+check, the insert, detection) becomes a dead letter naming the step, and the rest of its
+batch goes on.
 
 ``build_flow(settings)`` wires the configured source and the ClickHouse sinks; tests pass
 their own source and sinks through ``FlowIO`` (without ``alerts`` and ``late_items`` sinks
@@ -21,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
@@ -30,10 +36,19 @@ from bytewax.outputs import Sink
 from flows.batching import BatchingSource
 from flows.detect.config import DetectConfig
 from flows.detect.flow import DetectProbe, detect, detector_key
-from flows.records import Parsed, Prepared, RawRecord, SourceError
+from flows.records import Parsed, Prepared, Record
 from flows.settings import Settings
-from flows.sinks.clickhouse import WriteObserver, clickhouse_sink, output
-from flows.steps import Enrich, EnricherFactory, Preparer, parse_batch, utc_now
+from flows.sinks.clickhouse import RowSink, WriteObserver, clickhouse_sink, output
+from flows.sources import DeclaresOrigins
+from flows.steps import (
+    Enrich,
+    EnricherFactory,
+    ParseLimits,
+    Preparer,
+    parse_batch,
+    refused_row_letter,
+    utc_now,
+)
 from flows.timing import StageTimer, timed
 from nlp.categories import load_category_map
 from nlp.types import Enricher
@@ -44,16 +59,17 @@ from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 class FlowIO:
     """Where the flow reads from and writes to."""
 
-    source: Source[RawRecord | SourceError]
-    messages: Sink[Sequence[StoredMessage]]
-    dead_letters: Sink[Sequence[DeadLetter]]
-    alerts: Sink[Sequence[AlertRow]] | None = None
-    late_items: Sink[Sequence[LateItem]] | None = None
+    source: Source[Record]
+    """A partitioned source (see :mod:`flows.sources`)."""
+    messages: RowSink[StoredMessage]
+    dead_letters: RowSink[DeadLetter]
+    alerts: RowSink[AlertRow] | None = None
+    late_items: RowSink[LateItem] | None = None
     dead_letter_topic: Sink[Sequence[DeadLetter]] | None = None
     """Where dead letters are also published (a Kafka topic), if anywhere."""
 
 
-def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
+def source_for(settings: Settings) -> Source[Record]:
     """Build the source the settings name."""
     from schemas.errors import ConfigError
 
@@ -63,7 +79,7 @@ def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
         if not settings.input_path:
             msg = "source 'file' needs an input path (--input or VOC_INPUT_PATH)"
             raise ConfigError(msg)
-        return JsonlFileSource(settings.input_path)
+        return JsonlFileSource(settings.input_path, settings.max_payload_bytes)
     if settings.source == "kafka":
         from flows.kafka.source import KafkaSource
 
@@ -71,7 +87,7 @@ def source_for(settings: Settings) -> Source[RawRecord | SourceError]:
     if settings.source == "stdin":
         from flows.sources.stdin import StdinSource
 
-        return StdinSource()
+        return StdinSource(max_line_bytes=settings.max_payload_bytes)
     from flows.sources.simulator import SimulatorSource
 
     return SimulatorSource.from_settings(settings)
@@ -86,7 +102,9 @@ def default_io(settings: Settings, observer: WriteObserver | None = None) -> Flo
         topic = KafkaDeadLetterSink(settings)
     return FlowIO(
         source=source_for(settings),
-        messages=clickhouse_sink(settings, "messages", StoredMessage.COLUMNS, observer),
+        messages=clickhouse_sink(
+            settings, "messages", StoredMessage.COLUMNS, observer, dead_letter_of=refused_row_letter
+        ),
         dead_letters=clickhouse_sink(settings, "dead_letters", DeadLetter.COLUMNS, observer),
         dead_letter_topic=topic,
         alerts=clickhouse_sink(settings, "alerts", AlertRow.COLUMNS, observer),
@@ -138,20 +156,27 @@ def build_flow(
         msg = f"the flow reads partitioned sources, got {type(io.source).__name__}"
         raise ConfigError(msg)
     preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
+    limits = ParseLimits.from_settings(settings)
+    parse = partial(parse_batch, now=clock, limits=limits, privacy=preparer.privacy)
     enrich = Enrich(
         enricher or default_enricher(settings),
         now=clock,
+        privacy=preparer.privacy,
         categories=load_category_map(settings.product_categories),
     )
     source = BatchingSource(
-        io.source, settings.batch_size, timedelta(seconds=settings.batch_timeout_s)
+        io.source,
+        settings.batch_size,
+        timedelta(seconds=settings.batch_timeout_s),
+        settings.batch_max_bytes,
     )
 
     flow = Dataflow("voc")
     raw = op.input("read", flow, source)
     # MicroBatch(origin, [RawRecord(origin, position, payload) | SourceError, ...]):
-    # batch_size payloads, or batch_timeout_s after the first, per source partition
-    parsed = op.map("parse", raw, timed(timer, "parse", lambda b: parse_batch(b, clock)))
+    # batch_size payloads (or batch_max_bytes), or batch_timeout_s after the first, per
+    # source partition
+    parsed = op.map("parse", raw, timed(timer, "parse", parse))
     # ParsedBatch(origin, items=[Parsed(message, origin, position), ...], dead=[DeadLetter])
     prepared = op.map("prepare", parsed, timed(timer, "prepare", preparer.prepare_batch))
     # PreparedBatch(origin, items=[Prepared(message, text, text_normalized, ...)], dead)
@@ -162,19 +187,23 @@ def build_flow(
     # one insert per batch into messages (the rollup views follow)
     dead = op.filter_map("dead-letters", enriched, lambda b: b.dead or None)
     # [DeadLetter, ...] of every step, per micro-batch
-    output("write-dead-letters", dead, io.dead_letters)
-    if io.dead_letter_topic is not None:
-        op.output("publish-dead-letters", dead, io.dead_letter_topic)
     if io.alerts is not None and io.late_items is not None:
         # the origins the source's records carry, one per partition: a source whose
         # partition names differ from them (Kafka) says so with an ``origins`` method
-        parts = getattr(io.source, "origins", io.source.list_parts)
+        parts = (
+            io.source.origins if isinstance(io.source, DeclaresOrigins) else io.source.list_parts
+        )
         config = detect_config or DetectConfig()
         key = detector_key(len(settings.cluster_addresses or [""]), workers)
         found = detect("detect", enriched, config, clock, detect_probe, parts, timer, key)
         # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]
         output("write-alerts", found.alerts, io.alerts)
         output("write-late-items", found.late_items, io.late_items)
+        dead = op.merge("all-dead-letters", dead, found.dead_letters)
+        # [DeadLetter, ...] of the messages detection failed on (stored, not counted)
+    output("write-dead-letters", dead, io.dead_letters)
+    if io.dead_letter_topic is not None:
+        op.output("publish-dead-letters", dead, io.dead_letter_topic)
     return flow
 
 

@@ -39,6 +39,10 @@ class SourceError:
     payload: bytes = b""
 
 
+#: What a source yields: a payload, or the error of a payload it could not read.
+Record = RawRecord | SourceError
+
+
 @dataclass(frozen=True, slots=True)
 class Parsed:
     """A payload that passed validation against the inbound message contract."""

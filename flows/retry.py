@@ -53,7 +53,7 @@ class Backoff:
 
     def delay(self, failures: int, rng: random.Random) -> float:
         """Seconds to wait after the ``failures``-th failure in a row (1-based)."""
-        ceiling = min(self.max_s, self.initial_s * 2 ** min(failures - 1, 62))
+        ceiling = min(self.max_s, self.initial_s * 2.0 ** min(failures - 1, 62))
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 

@@ -11,7 +11,10 @@ source it names (grafana-clickhouse-datasource 4.x, grafana-plugin-sdk-go ``sqlu
       value), else by ``condition``;
    b. template variables, ``templateSrv.replace`` with the datasource's format function:
       ``$var``, ``${var}``, ``${var:format}`` and ``[[var]]``; All means every option's value
-      (or the variable's custom all value, unformatted).
+      (or the variable's custom all value, unformatted). The formats are those of Grafana's
+      format registry (grafana/scenes, ``packages/scenes/src/variables/interpolation/
+      formatRegistry.ts``): ``percentencode`` (``encodeURIComponentStrict``, several values
+      as ``{a,b}`` first), ``singlequote``, ``sqlstring``, ``csv``, ``raw``.
 
 2. **Backend**, ``pkg/macros/macros.go`` through ``sqlutil.Interpolate``: the macros are
    applied longest name first; ``$__name`` matches on a word boundary and takes arguments only
@@ -43,6 +46,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from schemas.errors import ConfigError
 
@@ -196,19 +200,29 @@ def _datasource_format(value: str | list[str]) -> str:
     return value
 
 
+def _percent_encode(value: str) -> str:
+    """``encodeURIComponentStrict``: all but ``A-Z a-z 0-9 - _ . ~`` as UTF-8 ``%XX``."""
+    return quote(value, safe="")
+
+
 def _format_value(value: str | list[str], fmt: str | None) -> str:
     if fmt is None:
         return _datasource_format(value)
+    if fmt == "percentencode":  # like glob, but URL-escaped: {a,b} for several values
+        return _percent_encode("{" + ",".join(value) + "}" if isinstance(value, list) else value)
     values = value if isinstance(value, list) else [value]
     if fmt == "singlequote":
         return ",".join("'" + v.replace("'", "\\'") + "'" for v in values)
     if fmt == "sqlstring":
-        return ",".join("'" + v.replace("'", "''") + "'" for v in values)
+        return ",".join("'" + v.replace("'", "''").replace('"', '\\"') + "'" for v in values)
     if fmt == "csv":
         return ",".join(values)
     if fmt == "raw":
         return value if isinstance(value, str) else ",".join(values)
-    msg = f"variable format {fmt!r} is not implemented; use singlequote, sqlstring, csv or raw"
+    msg = (
+        f"variable format {fmt!r} is not implemented; use percentencode, singlequote, "
+        "sqlstring, csv or raw"
+    )
     raise ConfigError(msg)
 
 

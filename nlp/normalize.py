@@ -51,6 +51,17 @@ Text typed without diacritics keeps none: restoring diacritics is a model's job,
 normalizer's. :func:`fold` gives the accent-insensitive key that makes both forms match.
 
 The output is NFC and ``normalize(normalize(x)) == normalize(x)``.
+
+:func:`canonical` is the other form of a text: the text as a reader sees it, which is what
+the flow stores and what personal data is looked for in (``nlp.pii``). It decodes what hides
+characters (JSON unicode escapes, HTML entities and tags), applies Unicode NFKC (full-width
+and styled digits become ASCII digits, odd spaces a space), turns every other decimal digit
+into its ASCII digit, and removes what is invisible (zero-width characters, bidi controls,
+control characters, stray combining marks). Unlike :func:`normalize` it keeps the words,
+their case and the emoji as written. :func:`separator_view` shows, character for character,
+which characters of a canonical text :func:`normalize` turns into separators (an emoji or a
+symbol between two digit groups becomes a space), so a number split by one is found before
+normalization can join it.
 """
 
 from __future__ import annotations
@@ -58,13 +69,23 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from nlp._tables import read_lines, read_tsv, resource_path
 from schemas.errors import ConfigError
 
-__all__ = ["PLACEHOLDERS", "fold", "normalize", "place_tone", "strip_diacritics", "teencode_table"]
+__all__ = [
+    "PLACEHOLDERS",
+    "canonical",
+    "fold",
+    "normalize",
+    "place_tone",
+    "separator_view",
+    "strip_diacritics",
+    "teencode_table",
+]
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -293,7 +314,7 @@ def _tables() -> _Tables:
     )
 
 
-def _char_class(table: dict[int, str | None]) -> re.Pattern[str]:
+def _char_class(table: Iterable[int]) -> re.Pattern[str]:
     """Build a pattern matching any one character that ``table`` maps."""
     ranges: list[tuple[int, int]] = []
     for code in sorted(table):
@@ -548,6 +569,131 @@ def _prepare(text: str, tables: _Tables) -> str:
             lambda m: f" {_emoticon_token(m.group().lower(), emoticons)} ", text
         )
     return text
+
+
+# --------------------------------------------------------------------------------------------
+# canonical: the text as a reader sees it
+
+_JSON_ESCAPE_RE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
+)
+_CANONICAL_ASCII_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f&<\\]")
+_CANONICAL_ROUNDS = 8
+_DROPPED_MARKS = (
+    (0x0300, 0x0370),  # combining diacritical marks (left over after composition)
+    (0x1AB0, 0x1B00),  # combining diacritical marks extended
+    (0x1DC0, 0x1E00),  # combining diacritical marks supplement
+    (0x20D0, 0x2100),  # combining marks for symbols (keycap U+20E3)
+    (0xFE00, 0xFE10),  # variation selectors (emoji and text presentation)
+    (0xFE20, 0xFE30),  # combining half marks
+    (0xE0100, 0xE01F0),  # variation selectors supplement
+)
+_SCANNED = (range(0x80, 0x30000), range(0xE0000, 0xE1000))
+"""Planes scanned for format characters, digits, spaces and surrogates (the rest: none)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Canonical:
+    table: dict[int, str | None]
+    special_re: re.Pattern[str]
+    view: dict[int, str]
+    view_re: re.Pattern[str] | None
+
+
+@lru_cache(maxsize=1)
+def _canonical_tables() -> _Canonical:
+    table: dict[int, str | None] = {code: None for code in range(0x20)}
+    table.update({0x09: " ", 0x0B: "\n", 0x0C: "\n", 0x0D: "\n", 0x7F: None})
+    del table[0x0A]
+    for block in _SCANNED:
+        for code in block:
+            category = unicodedata.category(chr(code))
+            if category in ("Cf", "Cc"):
+                table[code] = None  # zero-width characters, bidi controls, BOM, C1 controls
+            elif category == "Nd":
+                table[code] = str(unicodedata.decimal(chr(code)))
+            elif category == "Zs":
+                table[code] = " "
+            elif category == "Cs":
+                table[code] = "\ufffd"  # a lone surrogate (from a JSON "\\udfff")
+    for low, high in _DROPPED_MARKS:
+        for code in range(low, high):
+            table[code] = None
+    table.update({0x85: "\n", 0x2028: "\n", 0x2029: "\n"})
+    view: dict[int, str] = {}
+    for code, replacement in _tables().translate.items():
+        if code in table:
+            continue  # canonical() already replaced or removed it
+        if replacement is None or not replacement.strip():
+            view[code] = " "
+        elif len(replacement) == 1:
+            view[code] = replacement
+        elif replacement[0] == " " and replacement[-1] == " ":
+            view[code] = " "  # an emoji token: a separator between digits
+    return _Canonical(
+        table=table,
+        special_re=_char_class(table),
+        view=view,
+        view_re=_char_class(view) if view else None,
+    )
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    high, low, single = match.groups()
+    if single is not None:
+        code = int(single, 16)
+        return "\ufffd" if 0xD800 <= code <= 0xDFFF else chr(code)
+    return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+
+
+def canonical(text: str) -> str:
+    r"""Return ``text`` as a reader sees it: the form that is stored and searched for PII.
+
+    In rounds, until nothing changes: JSON escapes (``\u0030``) and HTML entities
+    (``&#48;``, ``&nbsp;``) decoded and HTML tags replaced as :func:`normalize` does; Unicode
+    NFKC (full-width, circled and styled digits become ASCII digits); every other decimal digit
+    (Arabic-Indic, Devanagari...) its ASCII digit; every space character a space, line
+    separators and carriage returns a line break, tabs a space; format characters
+    (zero-width spaces and joiners, bidi controls, BOM, soft hyphen, tag characters), control
+    characters, variation selectors and combining marks left after composition removed; a
+    lone surrogate becomes U+FFFD. Words, case, punctuation and emoji stay as written.
+
+    >>> canonical("sđt ０９１２\u200b345&#54;78")
+    'sđt 0912345678'
+
+    Pure, idempotent, and the output is NFC (and NFKC).
+    """
+    if text.isascii() and not _CANONICAL_ASCII_RE.search(text):
+        return text
+    tables = _canonical_tables()
+    for _ in range(_CANONICAL_ROUNDS):  # each step can reveal what another one hid
+        before = text
+        if "\\u" in text:
+            text = _JSON_ESCAPE_RE.sub(_json_escape, text)
+        if "&" in text or "<" in text:
+            text = _unescape_html(text)
+        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        if "\r\n" in text:
+            text = text.replace("\r\n", "\n")
+        if tables.special_re.search(text):
+            text = text.translate(tables.table)
+        if text == before:
+            break
+    return text
+
+
+def separator_view(text: str) -> str:
+    """Return ``text`` (canonical) with the characters :func:`normalize` separates words by.
+
+    Character for character: an emoji or symbol that normalization replaces by a space or a
+    token becomes a space, a dash or a quote its ASCII form; everything else is unchanged.
+    ``len(separator_view(t)) == len(t)``, so positions in the view are positions in ``t``.
+    """
+    tables = _canonical_tables()
+    if tables.view_re is None or not tables.view_re.search(text):
+        return text
+    return text.translate(tables.view)
 
 
 def normalize(text: str) -> str:

@@ -25,7 +25,9 @@ Kinds and how each is recognised (tables in ``nlp/resources/pii.yaml``):
     6-19 digits near a bank context word (stk, số tài khoản, chuyển khoản, vcb, techcombank,
     mb, momo...), before or after the number.
 ``card``
-    13-19 digits passing the Luhn check, whole or in groups of four (or 4-6-5).
+    13-19 digits passing the Luhn check, whole or in groups of four (or 4-6-5); after a card
+    word ("thẻ", "số thẻ", "visa", "card") such a number is a card even when the Luhn check
+    fails, and a card even when a bank is named nearer ("thẻ Vietcombank 4532 ...").
 ``address``
     A house number followed by a street name and/or administrative units ("12A Nguyễn Trãi,
     P.2, Q.5, TP.HCM", "số 45 ngõ 12 phố Huế", "hẻm 123/4 Lê Văn Sỹ", "kiệt 25 Hoàng
@@ -34,7 +36,9 @@ Kinds and how each is recognised (tables in ``nlp/resources/pii.yaml``):
     a city alone is not redacted ("giao về quận 7"), nor is a quantity ("2 cái áo, quận 7").
 ``order_code``
     The regular expressions of :class:`PiiConfig` (``order_patterns``): marketplace order
-    ids, carrier tracking codes, and any code right after "mã đơn", "mã vận đơn", "order id".
+    ids, carrier tracking codes, any code right after "mã đơn", "mã vận đơn", "đơn hàng",
+    "order", and a code of 8+ letters and digits (4+ digits) right after a bare "đơn"
+    ("Đơn 2404TX8K2PLM"); never a price ("đơn 150000 đồng").
 
 Short numbers glued to letters ("256GB", "SM-A556", "50k"), numbers written as thousands
 ("199.000", "2.500.000"), dates ("26-10-2018") and numbers followed by a currency word are
@@ -44,16 +48,24 @@ number, street names typed without diacritics that read as a place ("vo van tan 
 thanh": "tan binh" is a district). ``bench/pii.py`` prints recall per kind on generated
 text and the share of PII-free texts that get any redaction.
 
-:func:`find_pii` returns the spans (on the NFC form of the text); :func:`redact` replaces
-them. The flow calls ``redact(raw).text`` first and normalizes that. Both are pure and
-thread-safe, and ``redact(redact(x).text) == redact(x)``.
+Personal data is looked for in the canonical text (:func:`nlp.normalize.canonical`: JSON
+escapes and HTML entities decoded, tags read, NFKC, every decimal digit ASCII, invisible
+characters removed), so full-width digits, zero-width or no-break spaces inside a number,
+``&#48;`` entities and JSON unicode escapes hide nothing; and on its separator view, so a
+number split by an emoji or a symbol that normalization turns into a space is found as
+well. Runs of spaces and any dash between digit groups count as one separator.
+
+:func:`find_pii` returns the spans on the canonical text; :func:`redact` replaces them and
+returns the canonical text. The flow stores ``redact(raw).text`` and normalizes that, so no
+later step can reveal a number redaction missed (a property test checks that
+``find_pii(normalize(redact(x).text))`` finds nothing). Both are pure and thread-safe, and
+``redact(redact(x).text) == redact(x)``.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -62,6 +74,7 @@ from typing import Any, Final, Literal, cast
 import yaml
 
 from nlp._tables import resource_path
+from nlp.normalize import canonical, separator_view, strip_diacritics
 from schemas.errors import ConfigError
 
 __all__ = [
@@ -72,6 +85,9 @@ __all__ = [
     "PiiSpan",
     "Redaction",
     "find_pii",
+    "has_context_word",
+    "is_identifier_key",
+    "phone_prefix",
     "redact",
 ]
 
@@ -101,6 +117,9 @@ class PiiConfig:
     kinds: frozenset[PiiKind] = frozenset(KINDS)
     order_patterns: tuple[str, ...] | None = None
     extra_order_patterns: tuple[str, ...] = ()
+    bare_runs_are_ids: bool = False
+    """For URLs and identifiers: an unbroken run of 13-19 digits is an object id (a post, a
+    video, a user), a card only after a card word; grouped card numbers still are cards."""
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(KINDS)
@@ -205,6 +224,9 @@ class _Tables:
     """House-number prefixes ("số nhà", "sn"), folded, as word tuples."""
     """First words that may follow a bare house number: street/area keywords, street starts."""
     order_patterns: tuple[str, ...]
+    identifier_keys: frozenset[str]
+    identifier_owners: tuple[str, ...]
+    identifier_suffixes: frozenset[str]
 
 
 _Phrase = tuple[tuple[str, ...], tuple[str, ...]]
@@ -255,6 +277,7 @@ def _tables() -> _Tables:
     card = _section(data, "card")
     address = _section(data, "address")
     order = _section(data, "order_code")
+    identifiers = _section(data, "identifiers")
 
     context_kind: dict[str, str] = {}
     for kind, section in (
@@ -315,15 +338,62 @@ def _tables() -> _Tables:
             )
         ),
         order_patterns=tuple(patterns),
+        identifier_keys=frozenset(_key_name(str(k)) for k in identifiers.get("keys", [])),
+        identifier_owners=tuple(_key_name(str(k)) for k in identifiers.get("owners", [])),
+        identifier_suffixes=frozenset(_key_name(str(k)) for k in identifiers.get("suffixes", [])),
     )
+
+
+_KEY_NOISE_RE = re.compile(r"[\s_.\-]+")
+
+
+def _key_name(key: str) -> str:
+    return _KEY_NOISE_RE.sub("", strip_diacritics(key).lower())
+
+
+@lru_cache(maxsize=4096)
+def is_identifier_key(key: str) -> bool:
+    """Whether a field named ``key`` holds a personal identifier (stored only as an HMAC).
+
+    The ``identifiers`` of ``nlp/resources/pii.yaml``, compared lowercase without diacritics,
+    spaces, ``_``, ``-`` and ``.``: ``author``, ``customer_id``, ``userId``, ``Họ tên``...,
+    and an owner followed by a suffix (``buyer_phone``, ``receiver_name``).
+    """
+    name = _key_name(key)
+    tables = _tables()
+    if name in tables.identifier_keys:
+        return True
+    return any(
+        name.startswith(owner) and name[len(owner) :] in tables.identifier_suffixes
+        for owner in tables.identifier_owners
+    )
+
+
+def phone_prefix(digits: str) -> bool:
+    """Whether a run of digits starts like a Vietnamese phone number (0 or 84 prefix)."""
+    tables = _tables()
+    national = "0" + digits[2:] if digits.startswith("84") else digits
+    return (
+        national[:3] in tables.mobile_prefixes
+        or national[:4] in tables.old_mobile_prefixes
+        or national.startswith(tables.landline_prefix)
+    )
+
+
+def has_context_word(text: str) -> bool:
+    """Whether ``text`` holds a context word of a number kind ("sđt", "stk", "thẻ", "cccd")."""
+    tables = _tables()
+    if text.isascii():  # the first word of a phrase is enough to say no
+        words = _CONTEXT_WORD_RE.findall(text.lower())
+        if not any(word in tables.context for word in words):
+            return False
+    return bool(_context_words(text, 0, len(text), tables))
 
 
 # A same-length fold: lowercase, diacritics off, đ -> d; combining marks become spaces so that
 # positions in the folded text are positions in the original.
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
-    from nlp.normalize import strip_diacritics
-
     table: dict[int, str] = {}
     for code in (*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         char = chr(code)
@@ -377,6 +447,7 @@ _CONTEXT_WORD_RE = re.compile(r"[a-z]+")
 _SENTENCE_BREAK_RE = re.compile(r"[\n!?;]|\.(?:\s|$)")
 _PLACEHOLDER_RE = re.compile(r"<(?:phone|email|id_number|bank_account|card|address|order_code)>")
 _GAPS = frozenset({" ", ".", "-", " - ", " -", "- ", ")", ") ", "(", " (", ")(", ") ("})
+_SPACES_RE = re.compile(" {2,}")
 _NUMBER_KINDS = frozenset({"phone", "id_number", "bank_account", "card"})
 _CURRENCY_AFTER_RE = re.compile(
     r"\s?(?:đ|đồng|dong|vnd|vnđ|usd|\$|%|triệu|trieu|nghìn|nghin|ngàn|ngan|tỷ|ty)(?!\w)",
@@ -405,41 +476,42 @@ class PiiSpan:
 def find_pii(text: str, config: PiiConfig = DEFAULT_PII) -> tuple[PiiSpan, ...]:
     """Return the personal data found in ``text``: non-overlapping spans, in text order.
 
-    Spans index the NFC form of ``text`` (the same string when it is already NFC).
+    Spans index ``canonical(text)`` (:func:`nlp.normalize.canonical`: the same string when
+    the text has no entity, escape, tag, invisible or compatibility character).
     """
+    return _find(canonical(text), config)
+
+
+def redact(text: str, config: PiiConfig = DEFAULT_PII) -> Redaction:
+    """Replace the personal data in ``canonical(text)`` with ``<kind>`` placeholders.
+
+    ``kinds`` lists the kinds replaced, in the order of :data:`KINDS`, each once. The text
+    returned is canonical even when nothing was replaced.
+    """
+    text = canonical(text)
+    spans = _find(text, config)
+    if not spans:
+        return Redaction(text, ())
+    kinds = {s.kind for s in spans}
+    return Redaction(_apply(text, list(spans)), tuple(k for k in KINDS if k in kinds))
+
+
+def _find(text: str, config: PiiConfig) -> tuple[PiiSpan, ...]:
+    """Spans of personal data in a canonical text, found on its separator view."""
     if not _NEEDS_WORK_RE.search(text):
         return ()
-    text = _nfc(text)
+    view = separator_view(text)  # same length: spans found on it index the text
     found: list[PiiSpan] = []
-    current = text
+    current = view
     for _ in range(_MAX_PASSES):  # a placeholder is shorter than what it hides, so context
         spans = _find_once(current, config)  # words come closer: look again until stable
         if not spans:
             break
         found = sorted([*found, *(_to_original(s, found) for s in spans)], key=lambda s: s.start)
-        current = _apply(text, found)
+        current = _apply(view, found)
         if not _NEEDS_WORK_RE.search(current):
             break
     return tuple(found)
-
-
-def redact(text: str, config: PiiConfig = DEFAULT_PII) -> Redaction:
-    """Replace the personal data in ``text`` with ``<kind>`` placeholders.
-
-    ``kinds`` lists the kinds replaced, in the order of :data:`KINDS`, each once.
-    """
-    spans = find_pii(text, config)
-    if not spans:
-        return Redaction(text, ())
-    text = _nfc(text)
-    kinds = {s.kind for s in spans}
-    return Redaction(_apply(text, list(spans)), tuple(k for k in KINDS if k in kinds))
-
-
-def _nfc(text: str) -> str:
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
-        return text
-    return unicodedata.normalize("NFC", text)
 
 
 def _to_original(span: PiiSpan, found: list[PiiSpan]) -> PiiSpan:
@@ -473,7 +545,7 @@ def _find_once(text: str, config: PiiConfig) -> list[PiiSpan]:
                 if end > start:
                     spans.append(PiiSpan(start, end, "order_code"))
     if runs and enabled & _NUMBER_KINDS:
-        spans.extend(_number_spans(text, runs, tables, enabled))
+        spans.extend(_number_spans(text, runs, tables, enabled, config.bare_runs_are_ids))
     if "<" in text:  # never redact inside a placeholder (a custom pattern could match one)
         taken = [m.span() for m in _PLACEHOLDER_RE.finditer(text)]
         spans = [s for s in spans if all(s.end <= a or s.start >= b for a, b in taken)]
@@ -551,7 +623,7 @@ def _number_chains(text: str, runs: list[tuple[int, int]]) -> list[list[_Group]]
             if current:
                 chains.append(current)
             current = []
-        elif current and text[current[-1][1] : start] in _GAPS:
+        elif current and _gap(text[current[-1][1] : start]) in _GAPS:
             current.append((start, end))
         else:
             if current:
@@ -566,14 +638,31 @@ def _number_chains(text: str, runs: list[tuple[int, int]]) -> list[list[_Group]]
     ]
 
 
+def _gap(between: str) -> str:
+    """The text between two digit groups, runs of spaces as one (normalize collapses them)."""
+    if len(between) < 2 or len(between) > 8 or "  " not in between:
+        return between
+    return _SPACES_RE.sub(" ", between)
+
+
 def _number_spans(
-    text: str, runs: list[tuple[int, int]], tables: _Tables, enabled: frozenset[str]
+    text: str,
+    runs: list[tuple[int, int]],
+    tables: _Tables,
+    enabled: frozenset[str],
+    bare_runs_are_ids: bool,
 ) -> list[PiiSpan]:
     spans: list[PiiSpan] = []
     for chain in _number_chains(text, runs):
         if _date(chain, text):
             continue
         contexts: list[tuple[int, int, str]] | None = None
+        if not _shaped(chain, text):  # only a context word could make it personal
+            low = max(0, chain[0].start - tables.window_before - 24)
+            high = min(len(text), chain[-1].end + tables.window_after + 24)
+            contexts = _context_words(text, low, high, tables)
+            if not contexts:
+                continue
         i = 0
         while i < len(chain):
             found = False
@@ -592,7 +681,7 @@ def _number_spans(
                     low = max(0, chain[0].start - tables.window_before - 24)
                     high = min(len(text), chain[-1].end + tables.window_after + 24)
                     contexts = _context_words(text, low, high, tables)
-                kind = _classify(text, sub, digits, contexts, tables)
+                kind = _classify(text, sub, digits, contexts, tables, bare_runs_are_ids)
                 if kind is not None and kind in enabled:
                     start = sub[0].start
                     if start > 0 and text[start - 1] == "+":
@@ -609,6 +698,24 @@ def _number_spans(
             if not found:
                 i += 1
     return spans
+
+
+def _shaped(chain: list[_Group], text: str) -> bool:
+    """Whether part of the chain could be personal data without a context word.
+
+    A necessary condition of :func:`_classify` without context: a card or a CCCD has 12+
+    digits, a phone starts with "0" (10-11 digits), "84" (11-12 digits) or follows a "+".
+    """
+    remaining = sum(len(g.digits) for g in chain)
+    if remaining >= 12 or (chain[0].start > 0 and text[chain[0].start - 1] == "+"):
+        return True
+    for group in chain:
+        if remaining < 10:
+            return False
+        if group.digits[0] == "0" or (remaining >= 11 and group.digits.startswith("84")):
+            return True
+        remaining -= len(group.digits)
+    return False
 
 
 def _context_words(text: str, low: int, high: int, tables: _Tables) -> list[tuple[int, int, str]]:
@@ -743,19 +850,33 @@ def _classify(
     digits: str,
     contexts: list[tuple[int, int, str]],
     tables: _Tables,
+    bare_runs_are_ids: bool = False,
 ) -> str | None:
     """Return the kind of a number: the nearest context word it fits, else its shape."""
     n = len(digits)
-    for kind in _contexts_by_distance(text, sub[0].start, sub[-1].end, contexts, tables):
-        if kind == "card" and 13 <= n <= 19 and _luhn(digits):
-            return "card"
+    cues = _contexts_by_distance(text, sub[0].start, sub[-1].end, contexts, tables)
+    if (
+        "card" in cues
+        and 13 <= n <= 19
+        and _card_grouping(sub)
+        and (cues[0] == "card" or len(sub) > 1 or _luhn(digits))
+    ):
+        # after "thẻ", "số thẻ", "visa", "card": a card even when the Luhn check fails (a
+        # typo, a masked digit) or a bank is named nearer ("thẻ Vietcombank 4532 ...")
+        return "card"
+    for kind in cues:
         if kind == "id_number" and n in (9, 12):
             return "id_number"
         if kind == "bank_account" and 6 <= n <= 19:
             return "bank_account"
         if kind == "phone" and _phone_ok(text, sub, digits, tables, lenient=True):
             return "phone"
-    if 13 <= n <= 19 and _luhn(digits) and _card_grouping(sub):
+    if (
+        13 <= n <= 19
+        and _luhn(digits)
+        and _card_grouping(sub)
+        and not (bare_runs_are_ids and len(sub) == 1)
+    ):
         return "card"
     if _phone_ok(text, sub, digits, tables):
         return "phone"

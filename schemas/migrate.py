@@ -7,7 +7,10 @@ the file; a second run applies nothing, and a recorded migration whose file has 
 is an error (write a new migration instead of editing an applied one).
 
 The runner is the only code that creates tables. Sinks call :func:`require_current` at start
-and refuse to run on a database that lacks a migration.
+and refuse to run on a database that lacks a migration, or that lacks a table or view an
+applied migration created (dropped by hand, or lost): ``schema_migrations`` alone cannot
+tell. :func:`migrate` restores such objects by running their ``CREATE ... IF NOT EXISTS``
+statements again (a restored table starts empty).
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ MIGRATIONS_TABLE = "schema_migrations"
 
 _NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 _STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+_CREATES = re.compile(
+    r"^CREATE\s+(?:TABLE|(?:MATERIALIZED\s+)?VIEW)\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)",
+    re.IGNORECASE,
+)
 
 _BOOTSTRAP = """
 CREATE TABLE IF NOT EXISTS schema_migrations
@@ -64,6 +71,11 @@ class Migration:
     def statements(self) -> list[str]:
         """The statements of the file, comments and blank lines removed."""
         return split_statements(self.sql)
+
+    def creates(self) -> list[tuple[str, str]]:
+        """``(name, statement)`` of every table and view the migration creates, in order."""
+        found = ((_CREATES.match(statement), statement) for statement in self.statements())
+        return [(match[1], statement) for match, statement in found if match is not None]
 
 
 def split_statements(sql: str) -> list[str]:
@@ -130,14 +142,63 @@ def pending(client: Client) -> list[Migration]:
     return todo
 
 
+def existing_objects(client: Client) -> set[str]:
+    """Names of the tables and views in the client's current database."""
+    rows = client.query(
+        "SELECT name FROM system.tables WHERE database = currentDatabase()"
+    ).result_rows
+    return {str(row[0]) for row in rows}
+
+
+def missing_objects(client: Client) -> list[tuple[Migration, str, str]]:
+    """The tables and views applied migrations created that the database no longer has.
+
+    ``(migration, name, statement)`` each, in migration order.
+    """
+    done = applied_versions(client)
+    if not done:
+        return []
+    present = existing_objects(client)
+    return [
+        (migration, name, statement)
+        for migration in discover()
+        if migration.version in done
+        for name, statement in migration.creates()
+        if name not in present
+    ]
+
+
+def restore(client: Client, on_restored: Callable[[str], None] | None = None) -> list[str]:
+    """Create again the tables and views applied migrations created and the database lacks.
+
+    Returns their names. A restored table is empty; a restored materialized view feeds its
+    table from the next insert on.
+    """
+    restored: list[str] = []
+    for migration, name, statement in missing_objects(client):
+        try:
+            client.command(statement)
+        except Exception as exc:
+            msg = f"restoring {name} of migration {migration.label} failed: {exc}"
+            raise MigrationError(msg) from exc
+        restored.append(name)
+        if on_restored is not None:
+            on_restored(name)
+    return restored
+
+
 def migrate(
-    client: Client, on_applied: Callable[[Migration], None] | None = None
+    client: Client,
+    on_applied: Callable[[Migration], None] | None = None,
+    on_restored: Callable[[str], None] | None = None,
 ) -> list[Migration]:
     """Apply every pending migration to the client's current database, in order.
 
+    First restores what applied migrations created and the database lacks (:func:`restore`).
     Returns the migrations applied by this call (empty when the database is current).
     """
     client.command(_BOOTSTRAP)
+    restore(client, on_restored)
     applied: list[Migration] = []
     for migration in pending(client):
         for number, statement in enumerate(migration.statements(), start=1):
@@ -158,7 +219,7 @@ def migrate(
 
 
 def require_current(client: Client, who: str) -> None:
-    """Raise :class:`MigrationError` naming the first missing migration, if any.
+    """Raise :class:`MigrationError` naming the missing migrations or tables and views, if any.
 
     ``who`` names the caller (e.g. the sink step) so the message says what refused to start.
     """
@@ -168,5 +229,13 @@ def require_current(client: Client, who: str) -> None:
         msg = (
             f"{who} refuses to start: database {client.database!r} lacks migration(s) {names}; "
             "run `voc migrate` first"
+        )
+        raise MigrationError(msg)
+    missing = missing_objects(client)
+    if missing:
+        names = ", ".join(f"{name} ({migration.label})" for migration, name, _ in missing)
+        msg = (
+            f"{who} refuses to start: database {client.database!r} lacks {names}, created by "
+            "applied migrations; run `voc migrate` to restore them"
         )
         raise MigrationError(msg)

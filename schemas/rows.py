@@ -233,3 +233,11 @@ TABLES: dict[str, tuple[str, ...]] = {
     "alerts": AlertRow.COLUMNS,
     "late_items": LateItem.COLUMNS,
 }
+
+#: The time column each table is partitioned by month on (``PARTITION BY toYYYYMM(...)``).
+PARTITION_COLUMNS: dict[str, str] = {
+    "messages": "created_at",
+    "dead_letters": "received_at",
+    "alerts": "opened_at",
+    "late_items": "created_at",
+}

@@ -6,6 +6,10 @@
     admin     migrate, schema, config
     stream    run, demo
     read      query, alerts, dead-letters
+    drill     messages, conversation (the messages behind a number, a chat thread)
+    sql       sql (the prompt, -e and -f)
+    filters   filter values compared without case, unknown values listed
+    serve     serve (reads of an idle embedded store; run and demo serve while they stream)
     models    train, eval
     produce   produce (Kafka)
 

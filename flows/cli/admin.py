@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from flows.cli.common import err_console, settings_for, store_options
+from flows.terminal import json_text
 from schemas.errors import ConfigError
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "message.schema.json"
@@ -30,18 +30,29 @@ def migrate(clickhouse_dsn: str | None, clickhouse_database: str | None, quiet: 
 
     settings = settings_for(clickhouse_dsn=clickhouse_dsn, clickhouse_database=clickhouse_database)
     client = connect(settings, create_database=True)
+    restored: list[str] = []
     try:
         applied = apply(
             client,
             on_applied=None if quiet else lambda m: err_console.print(f"applied {m.label}"),
+            on_restored=restored.append,
         )
     finally:
         client.close()
+    for name in restored:
+        err_console.print(
+            f"restored {name}: it was missing (a restored table starts empty; a restored view "
+            "feeds its table from the next insert)",
+            soft_wrap=True,
+        )
     if not quiet:
         state = f"{len(applied)} applied now" if applied else "nothing to apply"
+        if restored:
+            state += f", {len(restored)} missing table(s) or view(s) restored"
         err_console.print(
             f"database {settings.clickhouse_database!r} at {settings.redacted_dsn()} is at "
-            f"migration {discover()[-1].label} ({state})"
+            f"migration {discover()[-1].label} ({state})",
+            soft_wrap=True,
         )
 
 
@@ -80,4 +91,4 @@ def config() -> None:
       VOC_BATCH_SIZE=1000 voc config
     """
     settings = settings_for()
-    click.echo(json.dumps(settings.describe(), indent=2, ensure_ascii=False, default=str))
+    click.echo(json_text(settings.describe(), indent=2, default=str))

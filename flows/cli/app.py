@@ -14,10 +14,14 @@ from rich.markup import escape
 
 from flows.cli.admin import config, migrate, schema
 from flows.cli.common import err_console
+from flows.cli.drill import conversation, messages
 from flows.cli.models import eval_command, train
 from flows.cli.produce import produce
 from flows.cli.read import alerts, dead_letters, query
+from flows.cli.serve import serve
+from flows.cli.sql import sql
 from flows.cli.stream import demo, run
+from flows.terminal import printable
 from schemas.errors import VocError
 from simulator.cli import simulate
 
@@ -35,8 +39,8 @@ def cli() -> None:
 
 
 for command in (
-    migrate, run, demo, simulate, produce, query, alerts, dead_letters, schema, config, train,
-    eval_command,
+    migrate, run, demo, simulate, produce, query, messages, conversation, sql, alerts,
+    dead_letters, serve, schema, config, train, eval_command,
 ):  # fmt: skip
     cli.add_command(command)
 
@@ -44,7 +48,9 @@ for command in (
 def _error(message: str) -> None:
     """``error: …`` on one line (a multi-line message, e.g. a YAML error, is joined)."""
     line = " ".join(message.split())
-    err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {escape(printable(line))}", highlight=False, soft_wrap=True
+    )
 
 
 def main() -> None:

@@ -76,6 +76,12 @@ def parse_time(text: str, zone: ZoneInfo, now: datetime | None = None) -> dateti
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
+#: Help of the range options every read command shares.
+RANGE_HELP = "Range ending at --to: 30m, 6h, 1h30m, 7d."
+FROM_HELP = "Range start: ISO 8601 (no offset: VOC_TIMEZONE), today or yesterday."
+TO_HELP = "Range end, like --from, or now (default: now)."
+
+
 def time_range(
     last: str, start: str | None, end: str | None, zone: ZoneInfo, now: datetime | None = None
 ) -> TimeRange:
@@ -152,13 +158,23 @@ def store_options(func: F) -> F:
 
 @contextmanager
 def open_store(settings: Settings, command: str) -> Iterator[Client]:
-    """A client of the configured store whose schema is current (closed on exit)."""
-    from flows.clickhouse import connect
+    """A client of the configured store whose schema is current (closed on exit).
+
+    A ClickHouse error while reading (the store went away, a query it refused) is translated
+    by the one table of :mod:`flows.clickhouse` into a :class:`~schemas.errors.QueryError`:
+    one ``error:`` line, never a traceback.
+    """
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
+    from flows.clickhouse import connect, translate
+    from schemas.errors import QueryError
     from schemas.migrate import require_current
 
     client = connect(settings)
     try:
         require_current(client, command)
         yield client
+    except (ClickHouseError, OSError) as exc:
+        raise QueryError(str(translate(exc, command))) from exc
     finally:
         client.close()

@@ -6,13 +6,15 @@ Each is a thin layer over :mod:`flows.queries` (the SQL, typed rows) and
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from flows.cli.common import (
+    FROM_HELP,
+    RANGE_HELP,
+    TO_HELP,
     open_store,
     out_console,
     parse_duration,
@@ -20,13 +22,11 @@ from flows.cli.common import (
     store_options,
     time_range,
 )
+from flows.cli.filters import SOURCES, fixed_choice, resolve
+from flows.terminal import json_text
 
 STATUSES = ("all", "open", "resolved")
 KINDS = ("volume_spike", "negative_share", "emerging_phrase")
-
-_RANGE_HELP = "Range ending at --to: 30m, 6h, 1h30m, 7d."
-_FROM_HELP = "Range start: ISO 8601 (no offset: VOC_TIMEZONE), today or yesterday."
-_TO_HELP = "Range end, like --from, or now (default: now)."
 
 
 # -- query ------------------------------------------------------------------------------------
@@ -34,14 +34,18 @@ _TO_HELP = "Range end, like --from, or now (default: now)."
 
 @click.command()
 @store_options
-@click.option("--last", "last", default="24h", show_default=True, help=_RANGE_HELP)
-@click.option("--from", "start", help=_FROM_HELP)
-@click.option("--to", "end", help=_TO_HELP)
-@click.option("--source", type=click.Choice(["review", "chat", "social"]), help="Only this source.")
-@click.option("--channel", help="Only this channel (shopee, zalo, facebook, ...).")
-@click.option("--brand", help="Only this brand.")
-@click.option("--product", help="Only this product.")
-@click.option("--topic", help="Only messages about this topic (delivery, payment, ...).")
+@click.option("--last", "last", default="24h", show_default=True, help=RANGE_HELP)
+@click.option("--from", "start", help=FROM_HELP)
+@click.option("--to", "end", help=TO_HELP)
+@click.option(
+    "--source",
+    callback=fixed_choice("source", SOURCES),
+    help="Only this source: review, chat, social.",
+)
+@click.option("--channel", help="Only this channel (shopee, zalo, facebook, ...); any case.")
+@click.option("--brand", help="Only this brand; any case.")
+@click.option("--product", help="Only this product; any case.")
+@click.option("--topic", help="Only messages about this topic (delivery, payment, ...); any case.")
 @click.option(
     "--top", type=click.IntRange(1, 100), default=10, show_default=True, help="Topics listed."
 )
@@ -64,7 +68,12 @@ def query(
     as_json: bool,
     **filters: str | None,
 ) -> None:
-    """Volume, sentiment share, top topics and the latest negative messages for a range.
+    """Volume, sentiment, topics, ratings and the latest negative messages for a range.
+
+    Each figure is shown against the previous period of the same length. Chats are counted
+    by turn and by conversation, social posts also by their reach. The topic table's
+    negative share is the sentiment toward the topic; the volume table and the message list
+    use the message's sentiment. Filters are compared without case.
 
     \b
     Examples:
@@ -79,11 +88,14 @@ def query(
 
     settings = settings_for(clickhouse_dsn=clickhouse_dsn, clickhouse_database=clickhouse_database)
     span = time_range(last, start, end, settings.zone)
-    chosen = Filters(**{k: (v or "") for k, v in filters.items()})
     with open_store(settings, "voc query") as client:
+        given = {k: v for k, v in filters.items() if v}
+        for name in given.keys() - {"source"}:
+            given[name] = resolve(client, settings, name, given[name] or "")[0]
+        chosen = Filters(**given)
         report = build_report(client, span, chosen, top_topics=top, latest_negative=negatives)
     if as_json:
-        click.echo(json.dumps(_report_json(report), ensure_ascii=False, indent=2, default=str))
+        click.echo(json_text(_report_json(report), indent=2, default=str))
     else:
         print_report(out_console, report, settings.zone)
 
@@ -92,12 +104,17 @@ def _report_json(report: Any) -> dict[str, Any]:
     from flows.cli.render import plain
 
     return {
-        "range": {"start": report.range.start, "end": report.range.end},
+        "range": plain({"start": report.range.start, "end": report.range.end}),
         "filters": vars(report.filters),
+        "previous_range": plain({"start": report.range.previous.start, "end": report.range.start}),
         "total": report.total,
+        "conversations": report.conversations,
+        "totals": plain(report.totals),
         "volume": plain(report.volume),
         "sentiment": plain(report.sentiment),
         "topics": plain(report.topics),
+        "ratings": plain(report.ratings),
+        "rating_step_s": report.rating_step.total_seconds(),
         "latest_negative": plain(report.negatives),
         "dead_letters": plain(report.dead_letters),
     }
@@ -173,8 +190,8 @@ def alerts(
 )
 @click.option("--step", help="Only this step: read, parse, prepare, enrich or write.")
 @click.option("--last", help="Only those received in this span ending at --to: 30m, 6h, 7d.")
-@click.option("--from", "start", help=_FROM_HELP)
-@click.option("--to", "end", help=_TO_HELP)
+@click.option("--from", "start", help=FROM_HELP)
+@click.option("--to", "end", help=TO_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def dead_letters(
     clickhouse_dsn: str | None,
@@ -205,6 +222,6 @@ def dead_letters(
     with open_store(settings, "voc dead-letters") as client:
         rows = fetch_dead_letters(client, step=step or "", time_range=span, limit=limit)
     if as_json:
-        click.echo(json.dumps(plain(rows), ensure_ascii=False, indent=2))
+        click.echo(json_text(plain(rows), indent=2))
     else:
         out_console.print(dead_letter_list(rows, settings.zone))

@@ -96,7 +96,7 @@ def run(workers: int, quiet: bool, kafka_stop_at_end: bool, **options: Any) -> N
     if kafka_stop_at_end:
         options["kafka_tail"] = False
     settings = settings_for(**options)
-    stats = _stream(settings, workers=workers, quiet=quiet)
+    stats = _stream(settings, workers=workers, quiet=quiet, command="voc run")
     _summary(stats, settings)
 
 
@@ -120,9 +120,12 @@ def _summary(stats: RunStats, settings: Settings) -> None:
     sys.exit(stats.exit_code)
 
 
-def _stream(settings: Settings, *, workers: int, quiet: bool) -> RunStats:
+def _stream(settings: Settings, *, workers: int, quiet: bool, command: str) -> RunStats:
+    from bytewax.inputs import FixedPartitionedSource
+
     from flows.clickhouse import connect
     from flows.dataflow import build_flow, default_enricher, default_io
+    from flows.endpoint import serving
     from flows.execution import Execution, WriteCounter, run_flow
     from schemas.migrate import require_current
 
@@ -131,12 +134,14 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> RunStats:
     # User errors are found here, as one line, not inside the workers (where Bytewax would
     # print a panic first): the source's partitions (files, the broker and its topics) and
     # the enricher (its name, model path and taxonomy), loaded once and dropped.
-    io.source.list_parts()
+    if isinstance(io.source, FixedPartitionedSource):
+        io.source.list_parts()
     default_enricher(settings)()
     if settings.is_writer_process or not settings.is_embedded:
         # Fail before starting workers if the schema is not there. Only the writer process
-        # opens embedded storage: chDB allows one process per data directory.
-        client = connect(settings)
+        # opens embedded storage: chDB allows one process per data directory (as a writer:
+        # a store another process has open is an error here, not a read through its endpoint).
+        client = connect(settings, writer=True)
         try:
             require_current(client, "voc run")
         finally:
@@ -146,10 +151,20 @@ def _stream(settings: Settings, *, workers: int, quiet: bool) -> RunStats:
     count = getattr(io.source, "expected_count", None)
     expected = count() if callable(count) and settings.recovery_dir is None else None
     flow = build_flow(settings, io, workers=workers)
-    return run_flow(
-        flow, counter, expected=expected, console=err_console, quiet=quiet,
-        execution=Execution.from_settings(settings, workers),
-    )  # fmt: skip
+    # The embedded store is this process's while the flow runs: other processes read it
+    # through the read endpoint (the voc read commands find its address in the store).
+    with serving(settings, command) as endpoint:
+        if endpoint is not None and not quiet:
+            err_console.print(
+                f"serving reads at {endpoint.url} (the voc read commands find it; Grafana and "
+                "notebooks connect as to ClickHouse over HTTP)",
+                highlight=False,
+                soft_wrap=True,
+            )
+        return run_flow(
+            flow, counter, expected=expected, console=err_console, quiet=quiet,
+            execution=Execution.from_settings(settings, workers),
+        )  # fmt: skip
 
 
 def _demo_incident(hours: float) -> str:
@@ -263,7 +278,7 @@ def demo(
     for incident in simulation_config(settings).incidents:
         line = _describe_incident(incident, settings.timezone)
         err_console.print(f"scheduled incident (ground truth): {line}")
-    stats = _stream(settings, workers=workers, quiet=quiet)
+    stats = _stream(settings, workers=workers, quiet=quiet, command="voc demo")
     _summary(stats, settings)
     client = connect(settings)
     try:

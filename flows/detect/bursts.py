@@ -23,11 +23,13 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from flows.detect.config import DetectConfig
 from flows.detect.monitors import FIRE, RESOLVE, Minute, Trigger
 from flows.detect.stats import poisson_score
 
-_RENORMALIZE_AT = 1e12
+_RENORMALIZE_EXPONENT = 40.0  # renormalize once the scale passes 2**40 (about 1e12)
 _PRIOR = 0.5
 
 
@@ -81,15 +83,18 @@ class PhraseBursts:
     def _scale(self, minute: int) -> float:
         if self.base_minute is None:
             self.base_minute = minute
-        scale = 2.0 ** ((minute - self.base_minute) / self.half_life)
-        if scale > _RENORMALIZE_AT:
+        exponent = (minute - self.base_minute) / self.half_life
+        if exponent > _RENORMALIZE_EXPONENT:
+            # 2.0 ** exponent overflows after a long jump in event time (about 256 days at
+            # the default half-life); its inverse only underflows to 0, which is right
+            shrink = 2.0**-exponent
             for gram in self.table:
-                self.table[gram] /= scale
-            self.total /= scale
-            self.floor /= scale
+                self.table[gram] *= shrink
+            self.total *= shrink
+            self.floor *= shrink
             self.base_minute = minute
-            scale = 1.0
-        return scale
+            return 1.0
+        return float(2.0 ** max(exponent, -_RENORMALIZE_EXPONENT))
 
     def baseline(self, gram: int, minute: int) -> float:
         """Decayed count of units with this gram (the eviction floor if unknown)."""
@@ -178,12 +183,21 @@ class PhraseBursts:
             self._evict(config.gram_capacity * 3 // 4)
 
     def _evict(self, keep: int) -> None:
-        ranked = sorted(self.table.items(), key=lambda item: (item[1], item[0]))
-        cut = len(ranked) - keep
-        self.floor = max(self.floor, ranked[cut - 1][1])
-        for gram, _value in ranked[:cut]:
-            if gram not in self.tracks:
-                del self.table[gram]
+        """Drop all but the ``keep`` largest baselines (ties: the larger gram id stays).
+
+        Ranked in numpy: long messages bring tens of thousands of new grams a minute, and a
+        sort of the table in Python each minute was most of the flow's time on them.
+        """
+        size = len(self.table)
+        grams = np.fromiter(self.table.keys(), dtype=np.uint64, count=size)
+        values = np.fromiter(self.table.values(), dtype=np.float64, count=size)
+        cut = size - keep
+        order = np.lexsort((grams, values))[:cut]
+        self.floor = max(self.floor, float(values[order[-1]]))
+        tracks, table = self.tracks, self.table
+        for gram in grams[order].tolist():
+            if gram not in tracks:
+                del table[gram]
 
     def skip(self, minutes: int) -> None:
         """A gap without messages: decay happens through the clock, triggers are reset."""

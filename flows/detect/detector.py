@@ -280,7 +280,7 @@ class Detector:
                 negative_events.append((key, event))
         gram_events = self.phrases.step(minute, total, data.grams, config)
 
-        self._changed: dict[str, Alert] = {}
+        self._changed = {}
         self._resolve(minute, volume_events, negative_events, gram_events)
         for alert in self._active(minute):
             if alert.status == "open":

@@ -45,9 +45,10 @@ from flows.detect.signals import Signal, signals_of
 from flows.detect.windows import Minute, PartitionWindows, WindowState
 from flows.placement import key_for_process
 from flows.records import EnrichedBatch
+from flows.steps import dead_letter
 from flows.stopping import stop_requested
 from flows.timing import StageTimer, timed
-from schemas.rows import AlertRow, LateItem
+from schemas.rows import AlertRow, DeadLetter, LateItem
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,12 @@ DetectProbe = Callable[[Detector], None]
 
 @dataclass(frozen=True)
 class DetectOut:
-    """The streams the ``detect`` operator produces: batches of rows for two sinks."""
+    """The streams the ``detect`` operator produces: batches of rows for three sinks."""
 
     alerts: Stream[list[AlertRow]]
     late_items: Stream[list[LateItem]]
+    dead_letters: Stream[list[DeadLetter]]
+    """Messages (stored already) that detection failed on: it went on without them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ class _Found:
 
     alerts: list[AlertRow] = field(default_factory=list)
     late: list[LateItem] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
 
 
 def late_item(signal: Signal, stage: str, watermark: datetime, seen_at: datetime) -> LateItem:
@@ -184,14 +188,20 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
 
     def _run(self, minutes: Iterable[tuple[int, list[Signal]]], found: _Found) -> None:
         for minute, signals in minutes:
-            found.alerts += self._state.detector.process(minute, signals)
+            try:
+                found.alerts += self._state.detector.process(minute, signals)
+            except Exception as exc:  # a minute the detector fails on must not stop the flow
+                log.exception(
+                    "the detector failed on minute %d; its messages are dead letters", minute
+                )
+                found.dead += [_detect_letter(s.id, s.origin, s.created_at, exc) for s in signals]
 
     def _advance(self) -> list[tuple[str, Minute]]:
         """The minutes of every partition that close now without new signals."""
         return [(o, m) for o, w in self._windows.items() for m in w.advance()]
 
     def _out(self, found: _Found) -> tuple[list[_Found], bool]:
-        emitted = [found] if found.alerts or found.late else []
+        emitted = [found] if found.alerts or found.late or found.dead else []
         return emitted, StatefulBatchLogic.RETAIN
 
     def on_batch(self, values: list[SignalBatch]) -> tuple[Iterable[_Found], bool]:
@@ -307,12 +317,10 @@ def detect(
     :mod:`flows.detect.merge`). ``key`` is the detector's key, which decides the worker it
     runs on (:func:`detector_key`).
     """
-    signals = op.filter_map(
-        "signals",
-        up,
-        lambda b: SignalBatch(b.origin, s) if (s := signals_of(b.rows, b.origin)) else None,
-    )
-    # SignalBatch(origin, [Signal(id, unit, channel, topics, grams, ...), ...]), no agent turns
+    extracted = op.map("signals", up, _signals)
+    # (SignalBatch(origin, [Signal(id, unit, channel, topics, grams, ...), ...]) | None,
+    #  [DeadLetter, ...] of the rows whose signal failed); no agent turns
+    signals = op.filter_map("signal-batches", extracted, lambda pair: pair[0])
     keyed = op.key_on("to-detector", signals, lambda _: key)
     # ("detector", SignalBatch)
     found = op.stateful_batch(
@@ -323,4 +331,32 @@ def detect(
     # ("detector", _Found(alerts=[AlertRow, ...], late=[LateItem, ...] of both stages))
     alerts = op.filter_map("alerts", found, lambda kv: kv[1].alerts or None)
     late_items = op.filter_map("late-items", found, lambda kv: kv[1].late or None)
-    return DetectOut(alerts, late_items)
+    dead = op.merge(
+        "dead-letters",
+        op.filter_map("signal-dead-letters", extracted, lambda pair: pair[1] or None),
+        op.filter_map("detect-dead-letters", found, lambda kv: kv[1].dead or None),
+    )
+    return DetectOut(alerts, late_items, dead)
+
+
+def _signals(batch: EnrichedBatch) -> tuple[SignalBatch | None, list[DeadLetter]]:
+    """A batch's signals, and a dead letter for each row whose signal cannot be made."""
+    try:
+        signals = signals_of(batch.rows, batch.origin)
+        dead: list[DeadLetter] = []
+    except Exception:  # one row must not stop the flow: find it
+        signals, dead = [], []
+        for row in batch.rows:
+            try:
+                signals += signals_of([row], batch.origin)
+            except Exception as exc:
+                log.warning("no signal for message %s: %s", row.id, type(exc).__name__)
+                dead.append(_detect_letter(row.id, batch.origin, row.created_at, exc))
+    return (SignalBatch(batch.origin, signals) if signals else None), dead
+
+
+def _detect_letter(id: str, origin: str, created_at: datetime, exc: Exception) -> DeadLetter:
+    """The dead letter of a (stored) message detection failed on."""
+    payload = {"id": id, "created_at": created_at.isoformat()}
+    reason = f"detection failed, the message is stored but not counted: {exc}"
+    return dead_letter("detect", type(exc).__name__, reason, origin, 0, payload, datetime.now(UTC))

@@ -143,7 +143,7 @@ def binomial_score(successes: float, trials: float, p: float) -> float:
 @lru_cache(maxsize=64)
 def half_life_factor(minutes: float) -> float:
     """The per-minute decay factor of a half-life given in minutes (cached)."""
-    return 0.5 ** (1.0 / minutes)
+    return float(0.5 ** (1.0 / minutes))
 
 
 @dataclass(slots=True)

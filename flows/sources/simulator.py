@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from flows.records import RawRecord
+from flows.records import RawRecord, Record
 from simulator.config import SimulationConfig, default_start
 from simulator.generator import Simulator
 from simulator.incidents import parse_incident_spec
@@ -37,7 +37,7 @@ def corrupt(message: dict[str, Any], k: int) -> bytes:
     return b"[" + line + b"]"  # an array, not an object
 
 
-class _SimulatorPartition(StatefulSourcePartition[RawRecord, int]):
+class _SimulatorPartition(StatefulSourcePartition[Record, int]):
     def __init__(
         self,
         simulator: Simulator,
@@ -58,7 +58,7 @@ class _SimulatorPartition(StatefulSourcePartition[RawRecord, int]):
         self._first = self._sent
         self._awake: datetime | None = None
 
-    def next_batch(self) -> list[RawRecord]:
+    def next_batch(self) -> list[Record]:
         limit = MESSAGES_PER_BATCH
         if self._rate is not None:
             due = self._first + int((time.monotonic() - self._began) * self._rate)
@@ -70,7 +70,7 @@ class _SimulatorPartition(StatefulSourcePartition[RawRecord, int]):
                 self._awake = datetime.now(UTC) + timedelta(seconds=max(wait, 0.001))
                 return []
         self._awake = None
-        out: list[RawRecord] = []
+        out: list[Record] = []
         for message in itertools.islice(self._stream, limit):
             self._sent += 1
             payload: bytes | dict[str, Any] = message
@@ -88,7 +88,7 @@ class _SimulatorPartition(StatefulSourcePartition[RawRecord, int]):
         return self._sent
 
 
-class SimulatorSource(FixedPartitionedSource[RawRecord, int]):
+class SimulatorSource(FixedPartitionedSource[Record, int]):
     """Simulated reviews, chats and social mentions (see ``voc simulate``).
 
     Unit of parallelism: a simulator partition; partition ``i`` of ``n`` yields exactly the

@@ -39,15 +39,50 @@ def when_selected(condition: str, variable: str) -> str:
     return f"$__conditionalAll({condition}, ${variable})"
 
 
+# How a selected value reaches the SQL. Grafana replaces ``${var:format}`` in the browser,
+# with the formats of its format registry (grafana/scenes,
+# packages/scenes/src/variables/interpolation/formatRegistry.ts); the ClickHouse plugin
+# passes its own format function, which joins several values as 'a','b' without escaping
+# anything (grafana/clickhouse-datasource, src/data/CHDatasource.ts: applyTemplateVariables,
+# format). None of them escapes for a ClickHouse string literal: ``singlequote`` turns ' into
+# \' but leaves \ alone, so a value ending in a backslash ("ACME\") swallows the closing
+# quote and the rest of the query is read as data ("x\') OR 1=1 --" widens it to every
+# row); ``sqlstring`` doubles ' but leaves \ too; ``queryparam`` uses the URL state when the
+# variable has one, and that encoding keeps ' and $ as they are (grafana-data
+# src/utils/url.ts, encodeURIComponentAsAngularJS).
+#
+# ``percentencode`` is encodeURIComponentStrict: everything but A-Z a-z 0-9 - _ . ~ becomes
+# %XX (UTF-8), always, so the text that reaches the query has no quote, backslash, bracket,
+# comma, dollar sign (no backend macro can appear either) or line break, whatever the value.
+# Several values are encoded as one "{a,b}"; ClickHouse decodes it (decodeURLComponent),
+# strips the braces and splits at commas. A value holding a comma or a brace would be read as
+# several values: the variable queries below do not offer such values (and a typed or linked
+# one still only selects the values it spells out, exactly).
+_SELECTED = "splitByChar(',', trim(BOTH '{}' FROM decodeURLComponent('${%s:percentencode}')))"
+
+#: What a value offered by a variable may not contain (it would read as several values).
+UNSELECTABLE = "[,{}]"
+
+
+def selected(variable: str) -> str:
+    """The values selected in ``$variable``: a ClickHouse ``Array(String)`` expression."""
+    return _SELECTED % variable
+
+
+def selectable(column: str) -> str:
+    """The condition a value of ``column`` must meet to be offered by a variable."""
+    return f"NOT match({column}, '{UNSELECTABLE}')"
+
+
 def in_variable(column: str, variable: str | None = None) -> str:
     """``column IN (selected values)``, or nothing when All is selected."""
     name = variable or column
-    return when_selected(f"{column} IN (${{{name}:singlequote}})", name)
+    return when_selected(f"{column} IN {selected(name)}", name)
 
 
 def has_any_variable(array_column: str, variable: str) -> str:
     """An array column holding any selected value, or nothing when All is selected."""
-    return when_selected(f"hasAny({array_column}, [${{{variable}:singlequote}}])", variable)
+    return when_selected(f"hasAny({array_column}, {selected(variable)})", variable)
 
 
 def all_of(*conditions: str) -> str:
@@ -526,7 +561,11 @@ ORDER BY channel
 )
 
 _BRAND_WHERE = all_of(
-    "$__timeFilter(minute)", "brand != ''", in_variable("source"), in_variable("channel")
+    "$__timeFilter(minute)",
+    "brand != ''",
+    selectable("brand"),
+    in_variable("source"),
+    in_variable("channel"),
 )
 
 BRAND = VariableSpec(
@@ -544,6 +583,7 @@ ORDER BY brand
 _PRODUCT_WHERE = all_of(
     "$__timeFilter(created_at)",
     "product != ''",
+    selectable("product"),
     in_variable("source"),
     in_variable("channel"),
     in_variable("brand"),
@@ -563,7 +603,11 @@ LIMIT 1000
 )
 
 _TOPIC_WHERE = all_of(
-    "$__timeFilter(minute)", in_variable("source"), in_variable("channel"), in_variable("brand")
+    "$__timeFilter(minute)",
+    selectable("topic"),
+    in_variable("source"),
+    in_variable("channel"),
+    in_variable("brand"),
 )
 
 TOPIC = VariableSpec(

@@ -382,7 +382,7 @@ def build() -> Board:
             links={
                 "topic": (
                     "Trends of this topic",
-                    "/d/voc-topics?var-topic=${__value.raw}&${__url_time_range}",
+                    "/d/voc-topics?var-topic=${__value.raw:percentencode}&${__url_time_range}",
                 )
             },
         ),

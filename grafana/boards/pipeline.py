@@ -96,7 +96,7 @@ ORDER BY time, reason
 DEAD_LETTERS_BY_REASON = table_query(
     """
 SELECT step, error_type, uniqExact(id) AS payloads, max(received_at) AS latest,
-       any(reason) AS example_reason
+       argMax(reason, (received_at, reason)) AS example_reason
 FROM dead_letters
 WHERE $__timeFilter_ms(received_at)
 GROUP BY step, error_type
@@ -282,7 +282,7 @@ def build() -> Board:
     board.add(
         table_panel(
             "Dead letters by reason",
-            f"Counts per step and error type, with an example. The 'dead-letter rate' alert "
+            f"Counts per step and error type, with the latest reason. The 'dead-letter rate' alert "
             f"fires when more than {alerting.DEAD_LETTER_SHARE:.0%} of a "
             f"{alerting.DEAD_LETTER_WINDOW_MINUTES}-minute window's payloads are rejected.",
             span=12,

@@ -195,3 +195,30 @@ def connect_count(settings: Settings) -> Any:
 
     folder = table_dir(settings.clickhouse_dsn.get_secret_value(), "messages")
     return lambda: rows_inserted(folder)
+
+
+def test_migrate_restores_a_dropped_view_and_says_so(settings: Settings) -> None:
+    from flows.clickhouse import close_deferred, connect
+
+    dsn = settings.clickhouse_dsn.get_secret_value()
+    assert voc("migrate", "--dsn", dsn, "--quiet").returncode == 0
+    client = connect(settings)
+    client.command("DROP VIEW topics_1m_mv")
+    client.close()
+    close_deferred()
+    again = voc("migrate", "--dsn", dsn)
+    assert again.returncode == 0, again.stderr.decode()
+    assert b"restored topics_1m_mv" in again.stderr
+    assert b"1 missing table(s) or view(s) restored" in again.stderr
+
+
+def test_a_failed_read_is_a_query_error_not_a_traceback(client: Any, settings: Settings) -> None:
+    from flows.cli.common import open_store
+    from schemas.errors import QueryError
+
+    client.close()
+    with (
+        pytest.raises(QueryError, match=r"voc test failed permanently: .*nosuch"),
+        open_store(settings, "voc test") as store,
+    ):
+        store.query("SELECT nosuch FROM messages")

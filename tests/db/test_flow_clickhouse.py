@@ -11,18 +11,25 @@ from flows.clickhouse import close_deferred
 from flows.dataflow import build_flow, default_io
 from flows.execution import WriteCounter, run_flow
 from flows.settings import Settings, load_settings
+from flows.steps import EnricherFactory
 from schemas.errors import MigrationError
 from tests.conftest import KeywordEnricher, jsonl, message
 from tests.flow.test_flow_memory import MALFORMED
 
 
-def stream_file(settings: Settings, path: Path, workers: int = 1, **overrides: Any) -> WriteCounter:
+def stream_file(
+    settings: Settings,
+    path: Path,
+    workers: int = 1,
+    enricher: EnricherFactory = KeywordEnricher,
+    **overrides: Any,
+) -> WriteCounter:
     settings = load_settings(
         **{**settings.model_dump(), "source": "file", "input_path": str(path), **overrides}
     )
     counter = WriteCounter()
     run_flow(
-        build_flow(settings, default_io(settings, counter), enricher=KeywordEnricher),
+        build_flow(settings, default_io(settings, counter), enricher=enricher),
         counter,
         workers=workers,
         quiet=True,

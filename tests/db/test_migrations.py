@@ -93,3 +93,30 @@ def test_statements_split_on_line_end_semicolons_only() -> None:
         "CREATE TABLE a (x String DEFAULT 'a;b')",
         "CREATE VIEW v AS SELECT 1",
     ]
+
+
+def test_a_dropped_table_or_view_is_refused_and_voc_migrate_restores_it(
+    settings: Settings,
+) -> None:
+    """``schema_migrations`` alone cannot tell: the check looks for every table and view."""
+    client = connect(settings, create_database=True)
+    migrate(client)
+    client.command("DROP VIEW topics_1m_mv")
+    client.command("DROP TABLE late_items")
+    assert pending(client) == []  # every migration is still recorded
+    with pytest.raises(
+        MigrationError,
+        match=r"lacks topics_1m_mv \(0002_board_rollups\.sql\), "
+        r"late_items \(0003_late_items\.sql\).*`voc migrate` to restore",
+    ):
+        require_current(client, "sink 'write-messages'")
+    restored: list[str] = []
+    assert migrate(client, on_restored=restored.append) == []  # nothing to apply...
+    assert sorted(restored) == ["late_items", "topics_1m_mv"]  # ...but two objects restored
+    require_current(client, "sink 'write-messages'")
+    every = {name for m in discover() for name, _ in m.creates()}
+    assert every == {
+        "messages", "dead_letters", "alerts", "volume_1m", "volume_1m_mv", "topics_1m",
+        "topics_1m_mv", "late_items", "pipeline_events",
+    }  # fmt: skip
+    client.close()

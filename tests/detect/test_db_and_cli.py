@@ -156,3 +156,33 @@ def test_voc_alerts_on_a_database_without_migrations_is_one_error_line(tmp_path:
     result = voc_alerts(settings)
     assert result.exit_code != 0
     assert "voc migrate" in str(result.exception)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_voc_alerts_and_the_report_show_the_sample_texts_at_80_and_120_columns(
+    streamed: tuple[Settings, WriteCounter], width: int
+) -> None:
+    """Every line fits the console; every sample text is whole (wrapped, never cut)."""
+    from flows.cli.common import out_console
+
+    settings = streamed[0]
+    client = connect(settings)
+    try:
+        samples = client.query("SELECT sample_texts FROM alerts FINAL").result_rows[0][0]
+    finally:
+        client.close()
+    before, out_console.width = out_console.width, width
+    try:
+        alerts = voc_alerts(settings)
+        report = CliRunner().invoke(
+            cli, ["query", "--dsn", settings.clickhouse_dsn.get_secret_value(), "--last", "3650d"]
+        )
+    finally:
+        out_console.width = before
+    assert alerts.exit_code == 0 and report.exit_code == 0, alerts.output + report.output
+    for output in (alerts.output, report.output):
+        assert all(len(line.rstrip()) <= width for line in output.splitlines())
+    flat = "".join(alerts.output.split()).replace("│", "")
+    assert all("".join(text.split()) in flat for text in samples)
+    report_flat = "".join(report.output.split()).replace("│", "")
+    assert "".join(samples[0].split())[:60] in report_flat  # the report's alert shows a sample

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from flows.detect.bursts import PhraseBursts, cluster_grams
+from flows.detect.bursts import GramTrack, PhraseBursts, cluster_grams
 from flows.detect.config import DetectConfig
 from flows.detect.detector import Detector
 from flows.detect.signals import Signal
@@ -212,6 +212,30 @@ def test_phrase_baselines_stay_within_their_capacity() -> None:
         bursts.step(minute, 300, counts, config)
         assert len(bursts.table) <= 1000
     assert bursts.floor > 0.0
+
+
+def test_eviction_keeps_the_largest_baselines_ties_to_the_larger_gram() -> None:
+    bursts = PhraseBursts(half_life=60.0, table={g: float(g % 4) for g in range(10)})
+    bursts.tracks[0] = GramTrack()  # a gram being watched is never evicted
+    bursts._evict(4)
+    # (value, gram) ranked: (0,0) (0,4) (0,8) (1,1) (1,5) (1,9) | (2,2) (2,6) (3,3) (3,7)
+    assert sorted(bursts.table) == [0, 2, 3, 6, 7]
+    assert bursts.floor == 1.0
+    big = PhraseBursts(half_life=60.0, table={2**64 - 1 - g: 1.0 for g in range(5)})
+    big._evict(2)  # 64-bit gram ids, equal values: the larger ids stay
+    assert sorted(big.table) == [2**64 - 2, 2**64 - 1]
+
+
+@pytest.mark.parametrize("days", [256, 400, 9_000])
+def test_a_long_jump_in_event_time_does_not_overflow_the_phrase_baselines(days: int) -> None:
+    """One message dated months ahead, or a first one from last year (issue 12)."""
+    bursts = PhraseBursts(half_life=CONFIG.gram_half_life)
+    bursts.step(START_MINUTE, 10, {1: 3, 2: 1}, CONFIG)
+    later = START_MINUTE + days * 24 * 60
+    bursts.step(later, 10, {1: 3, 3: 2}, CONFIG)  # 2.0 ** (minutes / half-life) overflowed
+    assert bursts.base_minute == later
+    assert bursts.expected(1, 10, later + 1) >= 0.0
+    assert bursts.table[3] > bursts.table.get(2, 0.0)  # the old counts decayed to nothing
 
 
 def test_overlapping_grams_of_one_burst_are_clustered() -> None:

@@ -276,3 +276,23 @@ def test_a_cluster_runs_the_detector_on_its_last_process_and_drops_a_stale_key()
     retired = _build_logic(CONFIG, clock, None, None, None, "detector-7", snapshot)
     assert retired.notify_at() == START  # wakes at once...
     assert retired.on_notify() == ([], StatefulBatchLogic.DISCARD)  # ...to drop the state
+
+
+def test_a_row_detection_fails_on_is_a_dead_letter_and_the_batch_goes_on() -> None:
+    """A signal that cannot be made (here: text UTF-8 cannot hold) costs that row only."""
+    from flows.batching import MicroBatch
+    from flows.detect.flow import _signals
+    from flows.records import EnrichedBatch
+    from flows.steps import Enrich, Preparer, parse_batch
+    from tests.conftest import KeywordEnricher, message
+
+    raw = [RawRecord("p0", i, json.dumps(message(i)).encode()) for i in range(3)]
+    batch = Preparer("salt").prepare_batch(parse_batch(MicroBatch("p0", raw)))
+    rows = Enrich(KeywordEnricher)(batch).rows
+    rows[1] = replace(rows[1], text="hỏng \udfff")
+    signals, dead = _signals(EnrichedBatch(rows, [], "p0"))
+    assert signals is not None and [s.id for s in signals.signals] == [rows[0].id, rows[2].id]
+    assert [(d.step, d.error_type, d.origin) for d in dead] == [
+        ("detect", "UnicodeEncodeError", "p0")
+    ]
+    assert json.loads(dead[0].payload)["id"] == rows[1].id

@@ -162,3 +162,16 @@ def test_under_a_steady_trickle_the_source_flushes_on_the_deadline() -> None:
 def test_a_batching_source_needs_room_for_one_item() -> None:
     with pytest.raises(ValueError, match="max_size must be at least 1"):
         BatchingSource(_ItemsSource([]), 0, timedelta(seconds=1))
+
+
+def test_the_source_also_closes_a_batch_once_its_payloads_hold_max_bytes() -> None:
+    """Long messages: a batch is bounded in bytes too, whatever its count."""
+    big = [[RawRecord("p0", i * 2 + j, b"x" * 1_000) for j in range(2)] for i in range(5)]
+    source = BatchingSource(_ItemsSource(big), 100, timedelta(hours=1), max_bytes=3_000)
+    part = source.build_part("read", "p0", None)
+    assert part.next_batch() == []  # 2,000 bytes pending
+    assert positions(part.next_batch()) == [[0, 1, 2, 3]]  # 4,000 >= 3,000
+    assert part.next_batch() == []
+    assert positions(part.next_batch()) == [[4, 5, 6, 7]]
+    unbounded = BatchingSource(_ItemsSource(big), 100, timedelta(hours=1))
+    assert unbounded.build_part("read", "p0", None).next_batch() == []

@@ -54,7 +54,7 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("JSON array", line([message(0, id="x11")]), "not_an_object"),
     ("JSON string", line("giao hàng chậm"), "not_an_object"),
     ("unknown source", line(message(0, id="x12", source="email")), "invalid_message"),
-    ("rating out of range", line(message(0, id="x13", rating=9)), "invalid_message"),
+    ("rating out of range", line(message(0, id="x13", rating=9)), "out_of_range"),
     ("chat without role", line(message(0, id="x14", source="chat", conversation_id="c1")), "invalid_message"),
 ]  # fmt: skip
 
@@ -167,3 +167,43 @@ def test_rating_text_mismatch_is_flagged_on_reviews(settings: Settings) -> None:
     flags = {r.id: r.flags for r in rows}
     assert "rating_mismatch" in flags["r0"]
     assert "rating_mismatch" not in flags["r2"]
+
+
+def test_no_field_of_a_stored_row_or_dead_letter_shows_planted_personal_data(
+    settings: Settings,
+) -> None:
+    """PII in every field, hidden every way: none of it reaches a row or a dead letter."""
+    hidden = [
+        "0912 345 678",
+        "０９１２３４５６７８",
+        "09\u200b12\u00a0345&#54;78",
+        "\\u0030912345678",
+    ]
+    payloads = []
+    for i, phone in enumerate(hidden):
+        fields = {
+            "text": f"sđt {phone} nhé",
+            "brand": f"Shop {phone}",
+            "product": f"sđt {phone}",
+            "url": f"https://shop.vn/?sdt={phone}",
+            "author": "Nguyễn Văn An",
+            "customer_id": "KH-0912345678",
+            "note": {"deep": [f"gọi {phone}"]},
+        }
+        payloads.append(line(message(i, **fields)))
+        payloads.append(line(message(i, id="0912345678", **fields)))
+        payloads.append(line(message(i, **{**fields, "created_at": f"sđt {phone}"})))
+        payloads.append(line(message(i, **{**fields, "channel": "0912345678"})))
+        payloads.append(line(message(i, **fields))[:-3])  # broken JSON
+    rows, dead = run_in_memory(settings, payloads, 1)
+    assert len(rows) == 2 * len(hidden)
+    assert sum(r.id.startswith("pii-") for r in rows) == len(hidden)
+    assert len(dead) == 3 * len(hidden)
+    for row in rows:
+        stored = " ".join(str(v) for v in row.as_row())
+        assert "0912" not in stored and "345" not in stored.replace(row.author_hash, "")
+        assert "Văn An" not in stored and "KH-" not in stored
+        assert row.text == "sđt <phone> nhé"
+    for letter in dead:
+        stored = letter.payload + letter.reason
+        assert "0912" not in stored and "Văn An" not in stored, stored

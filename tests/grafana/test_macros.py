@@ -164,13 +164,34 @@ def test_template_variables_follow_grafana_formats() -> None:
     }
     assert replace_variables("${brand:singlequote}", variables) == "'Mộc Lam','O\\'Neil'"
     assert replace_variables("${brand:sqlstring}", variables) == "'Mộc Lam','O''Neil'"
+    assert replace_variables("${q:sqlstring}", {"q": Variable.single("q", 'a"b')}) == "'a\\\"b'"
     assert replace_variables("$brand", variables) == "'Mộc Lam','O'Neil'"  # the plugin's format
     assert replace_variables("[[one]] ${one}", variables) == "x'y x'y"
     assert replace_variables("${every:singlequote}", variables) == "'a','b'"
     assert replace_variables("${custom:singlequote}", variables) == ".*"
     assert replace_variables("$unknown $__timeFilter(c)", variables) == "$unknown $__timeFilter(c)"
-    with pytest.raises(ConfigError, match="percentencode"):
-        replace_variables("${brand:percentencode}", variables)
+    with pytest.raises(ConfigError, match="lucene"):
+        replace_variables("${brand:lucene}", variables)
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        # encodeURIComponentStrict: only A-Z a-z 0-9 - _ . ~ stay as they are
+        ("O'Neil", "O%27Neil"),
+        ("ACME\\", "ACME%5C"),
+        ("x') OR 1=1 --\n", "x%27%29%20OR%201%3D1%20--%0A"),
+        ("!*()'~-_.", "%21%2A%28%29%27~-_."),
+        ("$__timeFilter(x) ${a} [[a]]", "%24__timeFilter%28x%29%20%24%7Ba%7D%20%5B%5Ba%5D%5D"),
+        ("Mộc Lam", "M%E1%BB%99c%20Lam"),
+        (("a", "b,c"), "%7Ba%2Cb%2Cc%7D"),  # several values: {a,b} then encoded
+    ],
+)
+def test_percentencode_is_encode_uri_component_strict(
+    current: str | tuple[str, ...], expected: str
+) -> None:
+    variable = Variable("v", current, current if isinstance(current, tuple) else (current,))
+    assert replace_variables("${v:percentencode}", {"v": variable}) == expected
 
 
 def test_alert_queries_get_no_variables() -> None:

@@ -19,6 +19,7 @@ from bytewax.testing import TestingSink, run_main
 from flows.kafka.config import client_config
 from flows.kafka.producer import KafkaProducer, Outgoing, produce, route
 from flows.kafka.source import KafkaSource
+from flows.privacy import Privacy
 from flows.records import RawRecord, SourceError
 from flows.settings import Settings, load_settings
 from flows.steps import parse_record
@@ -149,7 +150,7 @@ def test_a_lost_offset_is_reported_and_reading_restarts_at_the_earliest(kafka: K
     assert [r.position for r in records if isinstance(r, RawRecord)] == [0, 1, 2, 3, 4]
     assert part.snapshot() == 5
 
-    letter = parse_record(error)
+    letter = parse_record(error, privacy=Privacy("test-salt"))
     assert (letter.step, letter.error_type, letter.position) == (
         "read", "kafka_auto_offset_reset", 10_000,
     )  # fmt: skip
@@ -162,7 +163,10 @@ def test_fetch_errors_become_dead_letters_and_access_errors_stop_the_flow(kafka:
     source = KafkaSource(client_config(settings), [settings.kafka_topic_review], tail=False)
     part = source.build_part("read", f"{settings.kafka_topic_review}/2", 41)
     try:
-        letter = parse_record(part._on_error(KafkaError(KafkaError._TRANSPORT, "broker gone")))
+        letter = parse_record(
+            part._on_error(KafkaError(KafkaError._TRANSPORT, "broker gone")),
+            privacy=Privacy("test-salt"),
+        )
         assert (letter.step, letter.error_type, letter.position) == ("read", "kafka_transport", 41)
         assert letter.origin == f"kafka:{settings.kafka_topic_review}/2"
         assert "broker gone" in letter.reason

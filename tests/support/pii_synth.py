@@ -13,24 +13,51 @@ model codes, percentages and versions.
 
 The generator was written from how Vietnamese customers write these items, not from the
 redaction rules: some formats are expected to be missed (the benchmark says how many).
+
+``pii_texts(..., evasions=0.3)`` writes that share of the items the way someone hiding them
+would (:data:`EVASIONS`: full-width digits, zero-width characters or no-break spaces inside,
+HTML entities, JSON unicode escapes, bidi controls, a mix); ``SyntheticText.canonical_items``
+then gives each item's span in ``canonical(text)``, where the redactor looks.
+:func:`planted_fields` plants an item in any other field of a message (brand, product, url,
+conversation id, id, attributes, nested or as escaped JSON) for the end-to-end benchmark.
 """
 
 from __future__ import annotations
 
+import json
 import random
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
-from nlp.normalize import strip_diacritics
+from nlp.normalize import canonical, strip_diacritics
 
-__all__ = ["SyntheticText", "clean_texts", "pii_texts"]
+__all__ = [
+    "EVASIONS",
+    "PlantedField",
+    "SyntheticText",
+    "clean_texts",
+    "evade",
+    "pii_texts",
+    "planted_fields",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class SyntheticText:
-    """A generated message and the personal data in it: ``(start, end, kind)`` spans."""
+    """A generated message and the personal data in it: ``(start, end, kind)`` spans.
+
+    ``items`` index ``text``; ``canonical_items`` index ``canonical(text)``; ``secrets``
+    are the items as written before any evasion; ``evasions`` name the evasion of each item
+    ("" for none).
+    """
 
     text: str
     items: tuple[tuple[int, int, str], ...]
+    canonical_items: tuple[tuple[int, int, str], ...] = ()
+    secrets: tuple[str, ...] = ()
+    evasions: tuple[str, ...] = ()
 
 
 FAMILY = [
@@ -744,9 +771,16 @@ def _make(kind: str, rng: random.Random) -> tuple[str, str, str]:
     return " ".join(before.split(" ")) if before else "", x, after
 
 
-def pii_texts(n: int, seed: int = 0, kinds: tuple[str, ...] | None = None) -> list[SyntheticText]:
-    """``n`` messages holding personal data, cycling through the kinds; seeded."""
+def pii_texts(
+    n: int, seed: int = 0, kinds: tuple[str, ...] | None = None, *, evasions: float = 0.0
+) -> list[SyntheticText]:
+    """``n`` messages holding personal data, cycling through the kinds; seeded.
+
+    ``evasions`` is the share of items written to hide them (:func:`evade`); the texts
+    without evasions are the same whatever its value.
+    """
     rng = random.Random(seed)
+    hiding = random.Random(seed + 7919)  # a separate stream: the same texts at evasions=0
     order = list(kinds or _TEMPLATES)
     out: list[SyntheticText] = []
     for i in range(n):
@@ -767,16 +801,212 @@ def pii_texts(n: int, seed: int = 0, kinds: tuple[str, ...] | None = None) -> li
         pieces.append((rng.choice(EMOJI), None))
         if rng.random() < 0.1:
             pieces.insert(0, (rng.choice(["Shop ơi, ", "Chào shop. ", "Ad ơi ", "Dạ "]), None))
-        text = ""
-        items: list[tuple[int, int, str]] = []
-        for piece, item_kind in pieces:
-            if item_kind is not None:
-                if text and not text.endswith((" ", "\n", "(")):
-                    text += " "
-                items.append((len(text), len(text) + len(piece), item_kind))
-            text += piece
-        out.append(SyntheticText(text, tuple(items)))
+        out.append(_assemble(pieces, hiding, evasions))
     return out
+
+
+def _assemble(
+    pieces: list[tuple[str, str | None]], rng: random.Random, evasions: float
+) -> SyntheticText:
+    text = plain = ""
+    items: list[tuple[int, int, str]] = []
+    spans: list[tuple[int, int, str]] = []
+    secrets: list[str] = []
+    styles: list[str] = []
+    for piece, item_kind in pieces:
+        if item_kind is None:
+            text += piece
+            plain += canonical(piece)
+            continue
+        if text and not text.endswith((" ", "\n", "(")):
+            text += " "
+            plain += " "
+        style = rng.choice(EVASIONS) if evasions and rng.random() < evasions else ""
+        # an order code has no separators to space out: spaced, it would be another code
+        written = evade(piece, style, rng, spaced=item_kind != "order_code") if style else piece
+        seen = canonical(written)  # what a reader sees: the item, perhaps spaced differently
+        items.append((len(text), len(text) + len(written), item_kind))
+        spans.append((len(plain), len(plain) + len(seen), item_kind))
+        secrets.append(piece)
+        styles.append(style)
+        text += written
+        plain += seen
+    if canonical(text) != plain:  # an evasion merged with its neighbours: keep it plain
+        return _assemble([(p, None) if k is None else (p, k) for p, k in pieces], rng, 0.0)
+    return SyntheticText(text, tuple(items), tuple(spans), tuple(secrets), tuple(styles))
+
+
+# --------------------------------------------------------------------------------------------
+# Evasions: the same item, written to slip past a plain reading
+
+EVASIONS: tuple[str, ...] = (
+    "fullwidth",
+    "zero_width",
+    "nbsp",
+    "entities",
+    "json_escapes",
+    "bidi",
+    "mixed",
+)
+"""How :func:`evade` may hide an item; each one leaves the item as a reader sees it."""
+
+_INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
+_BIDI = ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2069")
+_SEPARATED = re.compile(r"(?<=\d)[ .\-](?=\d)")
+_LONG_RUN = re.compile(r"\d{9,19}")
+_SPACES = ("\u00a0", "\u202f", "\u2007", "\u2009", "\u3000")
+
+
+def evade(item: str, style: str, rng: random.Random, *, spaced: bool = True) -> str:
+    """``item`` written in an evasive ``style`` (one of :data:`EVASIONS`).
+
+    ``spaced=False`` (order codes) writes ``nbsp`` as ``zero_width``: the item has no
+    separators, and one put inside would make it another item.
+    """
+    if style == "nbsp" and not spaced:
+        style = "zero_width"
+    if style == "fullwidth":  # ０９１２ ３４５ ６７８, ａ＠ｂ.ｖｎ
+        return "".join(
+            chr(ord(c) + 0xFEE0) if c.isascii() and (c.isalnum() or c == "@") else c for c in item
+        )
+    if style == "zero_width":
+        return "".join(
+            c + (rng.choice(_INVISIBLE) if c.isalnum() and rng.random() < 0.4 else "") for c in item
+        )
+    if style == "nbsp":  # the separators, or new ones between digit groups, no-break
+        if _SEPARATED.search(item):
+            return _SEPARATED.sub(lambda _: rng.choice(_SPACES), item)
+        if " " in item:
+            return "".join(rng.choice(_SPACES) if c == " " else c for c in item)
+        if _LONG_RUN.fullmatch(item):
+            return "\u00a0".join(item[i : i + 4] for i in range(0, len(item), 4))
+        return evade(item, "zero_width", rng)  # nothing to space out
+    if style == "entities":  # &#48;9&#x31;2...
+        return "".join(
+            rng.choice((f"&#{ord(c)};", f"&#x{ord(c):x};"))
+            if (c.isdigit() or c in "@.") and rng.random() < 0.5
+            else c
+            for c in item
+        )
+    if style == "json_escapes":  # \u0030\u0039...: an escaped JSON string pasted as text
+        return "".join(
+            f"\\u{ord(c):04x}" if c.isascii() and c.isalnum() and rng.random() < 0.5 else c
+            for c in item
+        )
+    if style == "bidi":
+        return "".join(c + (rng.choice(_BIDI) if rng.random() < 0.2 else "") for c in item)
+    if style == "mixed":
+        first, second = rng.sample([e for e in EVASIONS if e != "mixed"], 2)
+        if first == "entities":  # entities last, or another evasion would split them
+            first, second = second, first
+        return evade(evade(item, first, rng, spaced=spaced), second, rng, spaced=spaced)
+    msg = f"unknown evasion {style!r}; expected one of {EVASIONS}"
+    raise ValueError(msg)
+
+
+# --------------------------------------------------------------------------------------------
+# Personal data in any field of a message
+
+
+@dataclass(frozen=True, slots=True)
+class PlantedField:
+    """A value for one field of a message and the items planted in it."""
+
+    field: str
+    value: object
+    secrets: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+
+_FIELD_KINDS: dict[str, tuple[str, ...]] = {
+    "brand": ("phone", "email", "card", "id_number", "order_code"),
+    "product": ("phone", "email", "card", "id_number", "order_code"),
+    "attributes": ("phone", "email", "card", "id_number", "order_code"),
+    # a URL or an identifier may hold a long object id or an order id: no bare card there
+    "url": ("phone", "email", "id_number", "order_code"),
+    "conversation_id": ("phone", "email", "id_number"),
+    "id": ("phone", "id_number"),
+    "author": ("identifier",),
+}
+"""The kinds planted in each field: the personal data that field is checked for."""
+
+
+def planted_fields(rng: random.Random, *, evasions: float = 0.3) -> list[PlantedField]:
+    """Personal data for 1-3 fields other than ``text``, some of it written evasively.
+
+    ``author`` and identifier keys of ``attributes`` hold identifiers (kind ``identifier``),
+    stored only as hashes; the other fields hold items of the PII kinds (:data:`_FIELD_KINDS`).
+    """
+    out: list[PlantedField] = []
+    for name in rng.sample(sorted(_FIELD_KINDS), rng.randint(1, 3)):
+        kind = rng.choice(_FIELD_KINDS[name])
+
+        def hide(value: str, spaced: bool = kind != "order_code") -> str:
+            if rng.random() < evasions:
+                return evade(value, rng.choice(EVASIONS), rng, spaced=spaced)
+            return value
+
+        if name == "author":
+            handle = f"{strip_diacritics(_name(rng)).lower().replace(' ', '.')}{rng.randrange(99)}"
+            out.append(PlantedField("author", handle, (handle,), ("identifier",)))
+            continue
+        item = _field_item(kind, rng)
+        if name == "id":  # an id is written plainly, in the id alphabet
+            value = item.replace(" ", "").replace("+", "").replace("(", "").replace(")", "")
+            out.append(PlantedField("id", value, (value,), (kind,)))
+        elif name == "conversation_id":
+            out.append(PlantedField(name, hide(item), (item,), (kind,)))
+        elif name == "url":
+            value = rng.choice(
+                (
+                    f"https://shop.vn/don?sdt={item}",
+                    f"https://zalo.me/{item}",
+                    f"https://x.vn/u/{item}",
+                )
+            )
+            if rng.random() < 0.3:  # percent-encoded
+                value = value.split("?")[0] + "?q=" + quote(item, safe="")
+            out.append(PlantedField("url", value, (item,), (kind,)))
+        elif name == "attributes":
+            out.append(_planted_attributes(item, kind, rng, hide))
+        else:
+            words = {"brand": ("Shop", "Cửa hàng", "Store"), "product": ("Áo", "Tai nghe", "Gói")}
+            value = f"{rng.choice(words[name])} {hide(item)}"
+            out.append(PlantedField(name, value, (item,), (kind,)))
+    return out
+
+
+def _field_item(kind: str, rng: random.Random) -> str:
+    if kind == "phone":
+        return _phone(rng)
+    if kind == "email":
+        return _email(rng)
+    if kind == "card":
+        return _card(rng)[0]
+    if kind == "id_number":
+        return rng.choice(CCCD_PROVINCES) + rng.choice("0123") + _digits(rng, 8)
+    day = f"{rng.randrange(22, 27):02d}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
+    return day + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8))
+
+
+def _planted_attributes(
+    item: str, kind: str, rng: random.Random, hide: Callable[[str], str]
+) -> PlantedField:
+    style = rng.randrange(5)
+    customer = f"KH{rng.randrange(10**7, 10**8)}"
+    if style == 0:  # a nested value
+        value: object = {"order": {"notes": [f"khách dặn: {hide(item)}"]}}
+    elif style == 1:  # escaped JSON in a string
+        escaped = "".join(f"\\u{ord(c):04x}" if c.isalnum() else c for c in item)
+        value = {"raw": '{"contact": "' + escaped + '"}'}
+    elif style == 2:  # the item as a key
+        value = {f"ghi chú {hide(item)}": True}
+    elif style == 3:  # a customer id: an identifier, and an item beside it
+        value = {"customer_id": customer, "note": hide(item)}
+        return PlantedField("attributes", value, (customer, item), ("identifier", kind))
+    else:  # a JSON document as a string
+        value = {"payload": json.dumps({"sdt": item, "ok": 1}, ensure_ascii=True)}
+    return PlantedField("attributes", value, (item,), (kind,))
 
 
 _CLEAN_TEMPLATES = [

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp.normalize import PLACEHOLDERS, fold, normalize, strip_diacritics
+from nlp.normalize import (
+    PLACEHOLDERS,
+    canonical,
+    fold,
+    normalize,
+    separator_view,
+    strip_diacritics,
+)
 
 GOLDEN: list[tuple[str, str]] = [
     # teencode and abbreviations
@@ -362,3 +369,59 @@ def test_idempotent_on_adversarial_mixtures(text: str) -> None:
     once = normalize(text)
     assert unicodedata.is_normalized("NFC", once)
     assert normalize(once) == once
+
+
+# ------------------------------------------------------------------------------------------
+# canonical: the text as a reader sees it (what is stored and searched for personal data)
+
+CANONICAL: list[tuple[str, str]] = [
+    ("sđt ０９１２ ３４５ ６７８", "sđt 0912 345 678"),  # full-width digits
+    ("0912\u200b345\u200c678\u2060", "0912345678"),  # zero-width characters
+    ("0912\u00a0345\u202f678", "0912 345 678"),  # no-break spaces
+    ("&#48;&#57;12&nbsp;345&#x36;78", "0912 345678"),  # entities
+    ("&amp;#48;9", "09"),  # entities hiding entities
+    ("\\u0030\\u0039\\u0031\\u0032", "0912"),  # JSON escapes left in the text
+    ("\\ud83d\\ude00 \\udfff", "😀 \ufffd"),  # an escaped pair, and a lone surrogate
+    ("a\u202eb\u2066c\u200fd", "abcd"),  # bidi controls
+    ("0\ufe0f\u20e39\ufe0f\u20e3", "09"),  # keycap digits
+    ("\u0660\u0669\u0661\u0662 \u0966\u096f", "0912 09"),  # Arabic-Indic, Devanagari digits
+    ("①② 𝟎𝟗", "12 09"),  # circled and mathematical digits
+    ("a\r\nb\tc\x00d\x1b[31me\x85f", "a\nb cd[31me\nf"),  # controls
+    ("<b>09</b>12 &lt;3", " 09 12 <3"),  # tags read as normalize reads them
+    ("Đẹp quá 😍, giao 27B Lê Lợi", "Đẹp quá 😍, giao 27B Lê Lợi"),  # words and emoji kept
+    ("Hoà tiền <phone> nha", "Hoà tiền <phone> nha"),  # tone marks and placeholders kept
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), CANONICAL)
+def test_canonical(raw: str, expected: str) -> None:
+    assert canonical(raw) == expected
+    assert canonical(expected) == expected
+
+
+def test_canonical_removes_what_normalize_drops() -> None:
+    """A character normalize drops could join digits there: canonical drops it first."""
+    from nlp.normalize import _tables
+
+    dropped = [code for code, repl in _tables().translate.items() if repl in (None, "")]
+    assert dropped
+    for code in dropped:
+        assert canonical(f"1{chr(code)}2") == "12", hex(code)
+
+
+def test_separator_view_keeps_positions_and_shows_separators() -> None:
+    text = canonical("0912😍345⭐678–90→1")
+    view = separator_view(text)
+    assert len(view) == len(text)
+    assert view == "0912 345 678-90 1"
+    assert separator_view("Đẹp quá, giao nhanh") == "Đẹp quá, giao nhanh"
+
+
+@given(st.lists(ALPHABET, max_size=60).map("".join))
+@settings(max_examples=500, deadline=None)
+def test_canonical_is_idempotent_nfkc_and_visible(text: str) -> None:
+    once = canonical(text)
+    assert canonical(once) == once
+    assert unicodedata.is_normalized("NFKC", once)
+    assert not any(unicodedata.category(c) in ("Cf", "Cc", "Cs") for c in once if c != "\n")
+    assert len(separator_view(once)) == len(once)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from flows.settings import Settings, load_settings
@@ -40,6 +42,13 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
         ("VOC_TIMEZONE", "Mars/Olympus", "unknown time zone"),
         ("VOC_CLICKHOUSE_DSN", "postgres://x", "chdb://, http:// or https://"),
         ("VOC_SOURCE", "carrier-pigeon", "VOC_SOURCE"),
+        ("VOC_MAX_PAYLOAD_BYTES", "1000", "VOC_MAX_PAYLOAD_BYTES: Input should be greater"),
+        ("VOC_MAX_ATTRIBUTES_BYTES", "-1", "VOC_MAX_ATTRIBUTES_BYTES"),
+        ("VOC_BATCH_MAX_BYTES", "10", "VOC_BATCH_MAX_BYTES"),
+        ("VOC_EVENT_TIME_MAX_AHEAD_S", "-5", "VOC_EVENT_TIME_MAX_AHEAD_S"),
+        ("VOC_EVENT_TIME_FLOOR", "1960-01-01T00:00:00Z", "between 1970-01-01 and now"),
+        ("VOC_EVENT_TIME_FLOOR", "2000-01-01T00:00:00", "needs a UTC offset"),
+        ("VOC_EVENT_TIME_FLOOR", "2999-01-01T00:00:00Z", "between 1970-01-01 and now"),
     ],
 )
 def test_invalid_values_name_the_variable(
@@ -48,3 +57,129 @@ def test_invalid_values_name_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         load_settings()
+
+
+def test_input_limits_have_sane_defaults() -> None:
+    settings = load_settings()
+    assert settings.max_payload_bytes == 256 * 1024
+    assert settings.max_attributes_bytes == 64 * 1024
+    assert settings.batch_max_bytes == 8 * 1024 * 1024
+    assert settings.event_time_max_ahead_s == 300
+    assert settings.event_time_floor.isoformat() == "2000-01-01T00:00:00+00:00"
+
+
+# ------------------------------------------------------------------------------------------
+# Secrets with any character: they work, and no fragment of them is ever shown
+
+SPECIALS = "#?/@:%"
+PASSWORDS = [f"Zq{c}Kx7w" for c in SPECIALS] + [f"Zq{SPECIALS}Kx7w", "Zq%23Kx7w"]
+
+
+def fragments(secret: str) -> list[str]:
+    """Every 3-character piece of the secret (and of its percent-decoded form)."""
+    from urllib.parse import unquote
+
+    return sorted(
+        {text[i : i + 3] for text in (secret, unquote(secret)) for i in range(len(text) - 2)}
+    )
+
+
+def assert_hidden(secret: str, *outputs: str) -> None:
+    for output in outputs:
+        for piece in fragments(secret):
+            assert piece not in output, (piece, output)
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_a_dsn_password_with_any_character_works_and_never_prints(
+    monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    from urllib.parse import unquote
+
+    from flows.clickhouse import server_kwargs
+
+    monkeypatch.setenv("VOC_CLICKHOUSE_DSN", f"https://writer:{password}@ch.internal:8443/voc")
+    settings = load_settings()
+    kwargs = server_kwargs(settings)
+    assert (kwargs["host"], kwargs["port"], kwargs["username"]) == ("ch.internal", 8443, "writer")
+    assert kwargs["password"] == unquote(password)
+    assert settings.redacted_dsn() == "https://writer:***@ch.internal:8443/voc"
+    assert_hidden(
+        password,
+        repr(settings),
+        str(settings),
+        str(settings.describe()),
+        repr(settings.server_dsn()),
+    )
+
+
+def test_the_password_setting_is_taken_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.clickhouse import server_kwargs
+
+    monkeypatch.setenv("VOC_CLICKHOUSE_DSN", "http://writer@ch.internal:8123")
+    monkeypatch.setenv("VOC_CLICKHOUSE_PASSWORD", f"Zq{SPECIALS}%41Kx7w")
+    settings = load_settings()
+    assert server_kwargs(settings)["password"] == f"Zq{SPECIALS}%41Kx7w"
+    assert settings.redacted_dsn() == "http://writer@ch.internal:8123"
+    assert_hidden(f"Zq{SPECIALS}%41Kx7w", str(settings.describe()), repr(settings))
+
+
+@pytest.mark.parametrize(
+    ("dsn", "message"),
+    [
+        ("https://writer:Zq#?/@:%Kx7w@ch.internal:port/voc", "port must be a number"),
+        ("https://writer:Zq#?/@:%Kx7w@:8443/voc", "names no host"),
+        ("postgres://writer:Zq#?/@:%Kx7w@ch.internal/voc", "chdb://, http:// or https://"),
+    ],
+)
+def test_a_bad_dsn_is_reported_without_its_secret(
+    monkeypatch: pytest.MonkeyPatch, dsn: str, message: str
+) -> None:
+    import traceback
+
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("VOC_CLICKHOUSE_DSN", dsn)
+    monkeypatch.setenv("VOC_BATCH_SIZE", "0")
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings()
+    assert_hidden("Zq#?/@:%Kx7w", "".join(traceback.format_exception(caught.value)))
+    with pytest.raises(ValidationError) as raw:
+        Settings()
+    assert_hidden("Zq#?/@:%Kx7w", str(raw.value), "".join(traceback.format_exception(raw.value)))
+
+
+def test_an_unreachable_server_is_reported_without_the_secret() -> None:
+    import traceback
+
+    from flows.clickhouse import connect
+    from schemas.errors import SinkRetryableError
+
+    settings = load_settings(clickhouse_dsn="http://writer:Zq#?/@:%Kx7w@127.0.0.1:1/voc")
+    with pytest.raises(SinkRetryableError) as caught:
+        connect(settings)
+    assert "http://writer:***@127.0.0.1:1/voc" in str(caught.value)
+    assert_hidden("Zq#?/@:%Kx7w", "".join(traceback.format_exception(caught.value)))
+
+
+def test_the_cli_shows_no_fragment_of_a_secret() -> None:
+    from tests.cli.test_cli import voc
+
+    secret = "Zq#?/@:%Kx7w"  # noqa: S105 - a test value
+    env = {
+        "VOC_CLICKHOUSE_DSN": f"http://writer:{secret}@127.0.0.1:1/voc",
+        "VOC_AUTHOR_SALT": "Pep#?/@:%Kx8w",
+        "VOC_KAFKA_PASSWORD": "Kfk#?/@:%Kx9w",
+    }
+    shown = voc("config", env=env)
+    assert shown.returncode == 0, shown.stderr.decode()
+    assert json.loads(shown.stdout)["clickhouse_dsn"] == "http://writer:***@127.0.0.1:1/voc"
+    failed = voc("query", "--last", "1h", env=env)
+    assert failed.returncode == 1
+    assert b"127.0.0.1:1" in failed.stderr and b"Traceback" not in failed.stderr
+    for run in (shown, failed):
+        output = (run.stdout + run.stderr).decode()
+        for value in env.values():
+            assert_hidden(
+                value.removeprefix("http://writer:").removesuffix("@127.0.0.1:1/voc"), output
+            )
