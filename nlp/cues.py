@@ -47,8 +47,16 @@ __all__ = ["MARKER_FAMILIES", "Batch", "Reader", "Reading", "default_reader", "f
 MARKER_FAMILIES = ("source", "shape", "lexicon", "sarcasm", "topics", "flags")
 """Every family of markers a model may read (its :class:`nlp.features.FeatureSpec`)."""
 
-FILLER_MAX_WORDS = 6
+FILLER_MAX_WORDS = 10
 """A filler message has at most this many words."""
+
+_REPEATED = re.compile(r"(.)\1+")
+
+
+def squeeze(word: str) -> str:
+    """``word`` with every run of one letter written once: "vangg", "daaa" -> "vang", "da"."""
+    return _REPEATED.sub(r"\1", word)
+
 
 _LEXICON, _TAXONOMY, _FLAGS = 0, 1, 2
 _KNOWN_SOURCES = frozenset({"review", "chat", "social", "survey"})
@@ -66,11 +74,11 @@ _LENGTH_BUCKETS = ((1, "1"), (2, "2"), (3, "3"), (5, "4-5"), (9, "6-9"), (19, "1
 
 @lru_cache(maxsize=1)
 def filler_words() -> frozenset[str]:
-    """The filler words of ``resources/filler.txt``, without diacritics."""
+    """The filler words of ``resources/filler.txt``, without diacritics, letters squeezed."""
     from nlp.normalize import strip_diacritics
 
     return frozenset(
-        strip_diacritics(line.strip().lower())
+        squeeze(strip_diacritics(line.strip().lower()))
         for _, line in read_lines(resource_path("filler.txt"))
     )
 
@@ -300,7 +308,9 @@ class Reader:
         topics = self.taxonomy.match_view(view, found, spans=False) if found else []
         flags = cue_flags(view, self.flag_rules, parts[_FLAGS])
         words = [w for w in view.folded if w not in _PUNCTUATION]
-        filler = 0 < len(words) <= FILLER_MAX_WORDS and all(w in self.fillers for w in words)
+        filler = 0 < len(words) <= FILLER_MAX_WORDS and all(
+            w in self.fillers or squeeze(w) in self.fillers for w in words
+        )
         source = context.source if context is not None else None
         category = context.category if context is not None else None
         return Reading(

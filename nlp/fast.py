@@ -162,8 +162,7 @@ class FastEnricher:
         readings = batch.readings
         chosen: list[dict[str, float]] = [{} for _ in texts]
         if self.topic_model is not None and self._model_topics:
-            topic_proba = self.topic_model.proba_batch(batch)
-            decided = self.topic_model.decide(topic_proba)
+            topic_proba, decided = self.topic_model.decide_batch(batch)
             for k, topic in self._model_topics:
                 for i in np.flatnonzero(decided[:, k]).tolist():
                     chosen[i][topic] = float(topic_proba[i, k])
@@ -246,7 +245,7 @@ class FastEnricher:
         readings: Sequence[Reading] = batch.readings
         found: list[set[str]] = []
         if self.flag_model is not None:
-            decided = self.flag_model.decide(self.flag_model.proba_batch(batch))
+            _, decided = self.flag_model.decide_batch(batch)
             names = self.flag_model.labels
             found = [{names[k] for k in np.flatnonzero(row)} for row in decided]
         else:  # the rule decision of the baseline, on this model's sentiment

@@ -13,6 +13,11 @@ out of fold on the training data and dev, never on test):
   evidence (the words, the cues of ``flags.yaml``, the lexicon's reading), not on how sure
   the sentiment model is: a calm complaint is a complaint.
 
+Each label has two thresholds: one for messages where the rule tables found its evidence
+(the topic's keywords, the flag's cues) and one for messages where they did not, both
+chosen out of fold. That is how the keyword seeds and the model combine: a seed lowers the
+bar the model must pass, a message without one needs the model's own confidence.
+
 Inference is one sparse-dense product per batch; the model loads from an artifact
 directory (:mod:`nlp.artifacts`) and never at import.
 """
@@ -33,7 +38,7 @@ from nlp.artifacts import (
     pack_matrix,
     unpack_matrix,
 )
-from nlp.cues import Batch, default_reader
+from nlp.cues import Batch, Reading, default_reader
 from nlp.features import FeatureSpec, Featurizer
 from nlp.types import MessageContext
 from schemas.errors import ModelError
@@ -43,6 +48,23 @@ TASKS = ("topics", "flags")
 
 FloatMatrix = npt.NDArray[np.float32]
 Float64 = npt.NDArray[np.float64]
+Bool = npt.NDArray[np.bool_]
+
+
+def evidence(readings: Sequence[Reading], labels: Sequence[str], task: str) -> Bool:
+    """(n, L): whether the rule tables found each label's evidence in each message.
+
+    Topics: the topic's keywords matched; flags: the flag's cues matched.
+    """
+    out = np.zeros((len(readings), len(labels)), dtype=bool)
+    column = {label: k for k, label in enumerate(labels)}
+    for i, reading in enumerate(readings):
+        found = {m.topic for m in reading.topics} if task == "topics" else reading.flag_cues
+        for label in found:
+            k = column.get(label)
+            if k is not None:
+                out[i, k] = True
+    return out
 
 
 def _sigmoid(z: Float64) -> Float64:
@@ -60,6 +82,7 @@ class LabelModel:
         weights: FloatMatrix,
         bias: Float64,
         thresholds: Float64,
+        seeded_thresholds: Float64 | None = None,
     ) -> None:
         labels = manifest.labels.get("labels")
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
@@ -71,6 +94,9 @@ class LabelModel:
             "bias": ((n,), bias.shape),
             "thresholds": ((n,), thresholds.shape),
         }
+        if seeded_thresholds is None:
+            seeded_thresholds = thresholds
+        expected["seeded_thresholds"] = ((n,), seeded_thresholds.shape)
         for what, (want, got) in expected.items():
             if want != got:
                 msg = f"{manifest.versioned_name}: {what} must have shape {want}, got {got}"
@@ -82,6 +108,9 @@ class LabelModel:
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.bias = np.asarray(bias, dtype=np.float64)
         self.thresholds = np.asarray(thresholds, dtype=np.float64)
+        """Per label: the bar for a message without the label's rule evidence."""
+        self.seeded_thresholds = np.asarray(seeded_thresholds, dtype=np.float64)
+        """Per label: the bar for a message with it (keywords of the topic, cues of the flag)."""
 
     @property
     def version(self) -> str:
@@ -100,16 +129,29 @@ class LabelModel:
         raw = np.asarray(features @ self.weights, dtype=np.float64) + self.bias
         return _sigmoid(raw)
 
-    def decide(self, proba: Float64) -> npt.NDArray[np.bool_]:
-        """(n, L) decisions: each label at or above its threshold."""
-        decided: npt.NDArray[np.bool_] = proba >= self.thresholds
-        return decided
+    def decide(self, proba: Float64, seeded: Bool | None = None) -> Bool:
+        """(n, L) decisions: each label at or above its threshold.
+
+        ``seeded`` (n, L) says where the rule tables found a label's evidence
+        (:func:`evidence`); there the label's seeded threshold applies.
+        """
+        if seeded is None:
+            decided: Bool = proba >= self.thresholds
+            return decided
+        bars = np.where(seeded, self.seeded_thresholds, self.thresholds)
+        out: Bool = proba >= bars
+        return out
+
+    def decide_batch(self, batch: Batch) -> tuple[Float64, Bool]:
+        """Probabilities and decisions for the messages of ``batch`` (not a clause batch)."""
+        proba = self.proba_batch(batch)
+        return proba, self.decide(proba, evidence(batch.readings, self.labels, self.task))
 
     def predict(
         self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
     ) -> list[tuple[str, ...]]:
         """The labels of each normalized text."""
-        decided = self.decide(self.proba_batch(default_reader().batch(texts, contexts)))
+        _, decided = self.decide_batch(default_reader().batch(texts, contexts))
         return [tuple(self.labels[k] for k in np.flatnonzero(row)) for row in decided]
 
     # -- storage ----------------------------------------------------------------------------
@@ -120,6 +162,7 @@ class LabelModel:
         arrays.update(pack_matrix("heads", self.weights, prune_below=prune_below))
         arrays["heads_bias"] = self.bias.copy()
         arrays["thresholds"] = self.thresholds.copy()
+        arrays["seeded_thresholds"] = self.seeded_thresholds.copy()
         return arrays
 
     @classmethod
@@ -133,7 +176,15 @@ class LabelModel:
         except KeyError as exc:
             msg = f"label weights of {manifest.versioned_name} lack {exc}"
             raise ModelError(msg) from exc
-        return cls(manifest, featurizer, unpack_matrix("heads", arrays), bias, thresholds)
+        seeded = arrays.get("seeded_thresholds")  # absent in artifacts of one threshold
+        return cls(
+            manifest,
+            featurizer,
+            unpack_matrix("heads", arrays),
+            bias,
+            thresholds,
+            None if seeded is None else seeded.astype(np.float64),
+        )
 
     @classmethod
     def load(cls, path: Path | None = None, *, task: str | None = None) -> LabelModel:

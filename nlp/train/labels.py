@@ -5,9 +5,10 @@
 - **fit**: one-vs-rest heads per value of ``c_grid``, on train;
 - **select**: dev picks the C with the best micro-F1;
 - **refit**: ``folds``-fold cross-fitting over the fitted rows (train, or train + dev)
-  gives out-of-fold probabilities, on which each label's threshold is chosen (a label with
-  fewer than ``min_dev_support`` examples takes the global one); the shipped heads are
-  fitted on all those rows;
+  gives out-of-fold probabilities, on which each label's two thresholds are chosen, one for
+  messages with the label's rule evidence (keywords, cues) and one for those without (a
+  label with fewer than ``min_dev_support`` examples takes the global one); the shipped
+  heads are fitted on all those rows;
 - **write**: the artifact, its manifest and card.
 """
 
@@ -20,9 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from nlp.artifacts import Manifest, save_artifact
+from nlp.cues import default_reader
 from nlp.datasets import DatasetInfo
 from nlp.features import Featurizer
-from nlp.labels import KIND, LabelModel
+from nlp.labels import KIND, LabelModel, evidence
 from nlp.taxonomy import load_taxonomy
 from nlp.train.base import (
     PREPROCESSING,
@@ -58,6 +60,9 @@ class LabelData:
     dev: Rows
     y_train: Bool
     y_dev: Bool
+    e_train: Bool
+    """Where the rule tables found each label's evidence (see :func:`nlp.labels.evidence`)."""
+    e_dev: Bool
 
 
 @dataclass
@@ -107,21 +112,49 @@ def multilabel_scores(pred: Bool, gold: Bool, labels: tuple[str, ...]) -> dict[s
     }
 
 
-def tune_thresholds(proba: Float64, gold: Bool, min_support: int) -> Float64:
-    """One global threshold (best micro-F1), then one per label with enough examples."""
+def tune_thresholds(
+    proba: Float64, gold: Bool, min_support: int, seeded: Bool | None = None
+) -> tuple[Float64, Float64]:
+    """Thresholds without and with rule evidence (``seeded``), best F1 per label.
+
+    One global threshold (best micro-F1) for every label; a label with at least
+    ``min_support`` examples gets its own pair, chosen together for its F1 over the grid.
+    Without ``seeded`` both thresholds of a label are the same.
+    """
 
     def f1(pred: Bool, truth: Bool) -> float:
         tp = float((pred & truth).sum())
         return 2 * tp / (2 * tp + float((pred & ~truth).sum()) + float((~pred & truth).sum()) or 1)
 
     global_t = max(THRESHOLD_GRID, key=lambda t: f1(proba >= t, gold))
-    thresholds = np.full(proba.shape[1], float(global_t))
+    plain = np.full(proba.shape[1], float(global_t))
+    with_seed = plain.copy()
     for k in range(proba.shape[1]):
-        if gold[:, k].sum() >= min_support:
-            thresholds[k] = float(
+        if gold[:, k].sum() < min_support:
+            continue
+        if seeded is None:
+            plain[k] = with_seed[k] = float(
                 max(THRESHOLD_GRID, key=lambda t: f1(proba[:, k] >= t, gold[:, k]))
             )
-    return thresholds
+            continue
+        counts = []  # per part (no evidence, evidence): tp and fp at each grid threshold
+        for part in (~seeded[:, k], seeded[:, k]):
+            p, g = proba[part, k], gold[part, k]
+            above = p[None, :] >= THRESHOLD_GRID[:, None]
+            counts.append(((above & g).sum(axis=1), (above & ~g).sum(axis=1)))
+        (tp0, fp0), (tp1, fp1) = counts
+        tp = tp0[:, None] + tp1[None, :]
+        fp = fp0[:, None] + fp1[None, :]
+        fn = int(gold[:, k].sum()) - tp
+        score = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+        plain[k], with_seed[k] = float(THRESHOLD_GRID[i]), float(THRESHOLD_GRID[j])
+    return plain, with_seed
+
+
+def _decide(proba: Float64, thresholds: tuple[Float64, Float64], seeded: Bool) -> Bool:
+    decided: Bool = proba >= np.where(seeded, thresholds[1], thresholds[0])
+    return decided
 
 
 class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
@@ -144,8 +177,20 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
         train, dev = Rows(), Rows()
         train.add(corpus.load("train"), lambda ex: set(getattr(ex, field) or ()), corpus.name)
         dev.add(corpus.load("dev"), lambda ex: set(getattr(ex, field) or ()), corpus.name)
+        reader = default_reader()
+
+        def found(rows: Rows) -> Bool:
+            return evidence(reader.read_all(rows.texts, rows.contexts), labels, settings.task)
+
         return LabelData(
-            corpus, tuple(labels), train, dev, _matrix(train, labels), _matrix(dev, labels)
+            corpus,
+            tuple(labels),
+            train,
+            dev,
+            _matrix(train, labels),
+            _matrix(dev, labels),
+            found(train),
+            found(dev),
         )
 
     # -- fit and select ---------------------------------------------------------------------
@@ -184,10 +229,11 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
         best: Heads | None = None
         for heads in candidates:
             proba = self._proba(heads, data.dev)
-            thresholds = tune_thresholds(proba, data.y_dev, self.settings.min_dev_support)
-            heads.dev_f1 = multilabel_scores(proba >= thresholds, data.y_dev, data.labels)[
-                "micro_f1"
-            ]
+            thresholds = tune_thresholds(
+                proba, data.y_dev, self.settings.min_dev_support, data.e_dev
+            )
+            pred = _decide(proba, thresholds, data.e_dev)
+            heads.dev_f1 = multilabel_scores(pred, data.y_dev, data.labels)["micro_f1"]
             if best is None or heads.dev_f1 > best.dev_f1:
                 best = heads
         self.grid = [{"c": h.c, "dev_micro_f1_dev_thresholds": h.dev_f1} for h in candidates]
@@ -201,9 +247,10 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
     def refit(self, data: LabelData, choice: Heads) -> Final:
         """Build the shipped model from the chosen candidate."""
         settings = self.settings
-        rows, y = data.train, data.y_train
+        rows, y, seeded = data.train, data.y_train, data.e_train
         if settings.refit_on_dev:
             rows, y = data.train + data.dev, np.vstack([data.y_train, data.y_dev])
+            seeded = np.vstack([data.e_train, data.e_dev])
         oof = np.zeros(y.shape)
         folds = folds_of(len(rows), settings.folds, settings.seed)
         for step, held in enumerate(folds, start=1):
@@ -211,7 +258,7 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
             heads = self._heads(rows.take(used), y[used], choice.c)
             oof[held] = self._proba(heads, rows.take(held))
             self.progress("cross-fitting thresholds", step, len(folds) + 1)
-        thresholds = tune_thresholds(oof, y, settings.min_dev_support)
+        thresholds = tune_thresholds(oof, y, settings.min_dev_support, seeded)
         final = choice if not settings.refit_on_dev else self._heads(rows, y, choice.c)
         self.progress("cross-fitting thresholds", len(folds) + 1, len(folds) + 1)
         weights = as_saved(final.weights, settings.prune_below)
@@ -219,7 +266,9 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
             dev_proba = oof[len(data.train) :]
         else:
             dev_proba = self._proba(replace(final, weights=weights), data.dev)
-        dev_scores = multilabel_scores(dev_proba >= thresholds, data.y_dev, data.labels)
+        dev_scores = multilabel_scores(
+            _decide(dev_proba, thresholds, data.e_dev), data.y_dev, data.labels
+        )
         manifest = Manifest(
             name=settings.name or f"{settings.task}-fast",
             version=settings.version,
@@ -232,14 +281,18 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
                 "label_grid": getattr(self, "grid", []),
                 "thresholds": {
                     label: round(float(t), 4)
-                    for label, t in zip(data.labels, thresholds, strict=True)
+                    for label, t in zip(data.labels, thresholds[0], strict=True)
+                },
+                "seeded_thresholds": {
+                    label: round(float(t), 4)
+                    for label, t in zip(data.labels, thresholds[1], strict=True)
                 },
             },
             data=data_record({"train": [data.corpus], "dev": [data.corpus]}),
             scores={},
             preprocessing=PREPROCESSING,
         )
-        model = LabelModel(manifest, final.featurizer, weights, final.bias, thresholds)
+        model = LabelModel(manifest, final.featurizer, weights, final.bias, *thresholds)
         return Final(model, dev_scores)
 
     def write(self, data: LabelData, final: Final) -> TrainResult:
