@@ -494,7 +494,7 @@ def _luhn_complete(body: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def _card(rng: random.Random) -> tuple[str, str]:
+def _card(rng: random.Random, *, mistype: bool = True) -> tuple[str, str]:
     kind = rng.randrange(5)
     if kind == 0:
         number = _luhn_complete("4" + _digits(rng, 14))
@@ -528,7 +528,7 @@ def _card(rng: random.Random) -> tuple[str, str]:
             "",
         ]
     )
-    if lead and int(number[-2]) % 3 == 0:
+    if mistype and lead and int(number[-2]) % 3 == 0:
         # a third of the cards after a card cue are mistyped: the Luhn check fails, and a
         # number after "thẻ" is a card all the same (no extra draw: the texts stay the same)
         wrong = str((int(written[-1]) + 1) % 10)
@@ -992,7 +992,7 @@ def _field_item(kind: str, rng: random.Random) -> str:
     if kind == "email":
         return _email(rng)
     if kind == "card":
-        return _card(rng)[0]
+        return _card(rng, mistype=False)[0]  # planted alone: no card word before it
     if kind == "id_number":
         return rng.choice(CCCD_PROVINCES) + rng.choice("0123") + _digits(rng, 8)
     day = f"{rng.randrange(22, 27):02d}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
