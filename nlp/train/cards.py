@@ -208,21 +208,24 @@ def labels_card(manifest: Manifest) -> str:
         f"Fast multi-label model of {what}: one-vs-rest logistic regressions over syllable "
         "n-grams (text and diacritics-free fold) and rule markers "
         f"({', '.join(manifest.features.get('markers', [])) or 'none'}: see `nlp/cues.py`), "
-        "with a decision threshold per label chosen out of fold.",
+        "with two decision thresholds per label chosen together out of fold: one for "
+        "messages where the rule tables found the label's evidence (the topic's keywords, "
+        "the flag's cues), one for messages where they did not.",
     )
     dev = manifest.scores.get("dev", {})
     thresholds = manifest.hyperparameters.get("thresholds", {})
+    seeded = manifest.hyperparameters.get("seeded_thresholds", thresholds)
     lines += [
         "## Scores on dev (used for selection)",
         "",
         *_refit_note(manifest),
         f"Micro-F1 {fmt(dev.get('micro_f1'))}, macro-F1 {fmt(dev.get('macro_f1'))}.",
         "",
-        "| label | threshold | precision | recall | F1 | support |",
+        "| label | threshold without / with evidence | precision | recall | F1 | support |",
         "|---|---|---|---|---|---|",
     ]
     for label, r in dev.get("per_label", {}).items():
-        cells = [label, fmt(thresholds.get(label))]
+        cells = [label, f"{fmt(thresholds.get(label))} / {fmt(seeded.get(label))}"]
         cells += [fmt(r[k]) for k in ("precision", "recall", "f1")] + [str(r["support"])]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *_test_section(manifest)]
