@@ -313,3 +313,22 @@ def test_eval_scores_the_corpus_with_the_whole_enricher(
     assert set(cx["drop"]["sentiment_macro_f1"]) == {"no_diacritics", "teencode"}
     assert "CX corpus test" in result.output
     assert "filler turns called neutral" in result.output
+
+
+def test_a_data_set_no_model_covers_gets_a_clear_note(tmp_path: Path) -> None:
+    from nlp.datasets import open_dataset
+    from nlp.evaluate import EvalConfig, evaluate_dataset
+
+    examples = [
+        Example("pin trâu", "positive", (AspectLabel("BATTERY", "positive"),), None),
+        Example("giao chậm", "negative", (AspectLabel("DELIVERY", "negative"),), None),
+    ]
+    for split in ("train", "test"):
+        write_jsonl(tmp_path / "phones" / f"{split}.jsonl", examples)
+    result = evaluate_dataset(open_dataset(tmp_path / "phones"), None, [], EvalConfig())
+    assert "sentiment" not in result and "aspects" not in result
+    assert result["notes"] == [
+        "has sentiment labels, but no sentiment model was given",
+        "has aspect labels (BATTERY, DELIVERY), but no aspect model covers them: "
+        "train one with `voc train aspects`",
+    ]
