@@ -479,7 +479,8 @@ class MessageQuery:
     Values are the stored spellings (see :func:`match_values`); several values of one field
     match any of them. ``sentiment`` is the sentiment toward one of ``topics`` when topics
     are given (the meaning of the report's topic table), the message's otherwise. ``pattern``
-    is a ``LIKE`` pattern on ``text_search`` (normalized, without diacritics).
+    is a ``LIKE`` pattern on ``text_search`` (normalized, without diacritics; see
+    :func:`like_pattern`).
     """
 
     time_range: TimeRange
@@ -549,9 +550,15 @@ SELECT count() FROM messages FINAL WHERE {_MESSAGE_FILTER}
 
 
 def like_pattern(folded: str) -> str:
-    """A ``LIKE`` pattern matching ``folded`` anywhere (percent, underscore, backslash escaped)."""
-    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    """A ``LIKE`` pattern matching the words of ``folded`` in their order, anything between.
+
+    "giao hang cham" finds "giao hàng quá chậm" as well as "giao hàng chậm"; percent,
+    underscore and backslash are literal.
+    """
+    words = [
+        w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in folded.split()
+    ]
+    return "%" + "%".join(words) + "%"
 
 
 def fetch_messages(client: Client, query: MessageQuery) -> tuple[int, list[MessageRow]]:

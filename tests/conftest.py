@@ -18,6 +18,10 @@ from schemas.migrate import migrate
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: Runs started by tests (and their subprocesses) serve reads on any free port: a test must
+#: not depend on 8123 being free (a `voc run` of the developer's own may hold it).
+os.environ.setdefault("VOC_SERVE_PORT", "0")
+
 #: Event times of test messages start here.
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 

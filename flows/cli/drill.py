@@ -87,7 +87,8 @@ CSV_COLUMNS = (
 )
 @click.option(
     "--search",
-    help="Text to find, with or without diacritics (đ = d), teencode expanded: 'giao hang'.",
+    help="Words to find in this order, other words allowed between, with or without "
+    "diacritics (đ = d), teencode expanded: 'giao hang cham' finds 'giao hàng quá chậm'.",
 )
 @click.option(
     "--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="Rows listed."

@@ -315,9 +315,12 @@ def test_stale_addresses_are_found_out(path: str) -> None:
 
 
 def test_a_taken_default_port_falls_back_a_chosen_one_is_an_error(
-    settings: Settings, client: Any
+    settings: Settings, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     del client  # the migrated store
+    monkeypatch.delenv("VOC_SERVE_PORT")  # the suite's default (tests/conftest.py): unset here
+    settings = load_settings(clickhouse_dsn=settings.clickhouse_dsn.get_secret_value())
+    assert "serve_port" not in settings.model_fields_set
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
