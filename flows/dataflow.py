@@ -50,6 +50,7 @@ from flows.steps import (
     utc_now,
 )
 from flows.timing import StageTimer, timed
+from nlp.categories import load_category_map
 from nlp.types import Enricher
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 
@@ -168,7 +169,12 @@ def build_flow(
     preparer = Preparer(settings.author_salt.get_secret_value(), now=clock)
     limits = ParseLimits.from_settings(settings)
     parse = partial(parse_batch, now=clock, limits=limits, privacy=preparer.privacy)
-    enrich = Enrich(enricher or default_enricher(settings), now=clock, privacy=preparer.privacy)
+    enrich = Enrich(
+        enricher or default_enricher(settings),
+        now=clock,
+        privacy=preparer.privacy,
+        categories=load_category_map(settings.product_categories),
+    )
     source = BatchingSource(
         io.source,
         settings.batch_size,

@@ -235,6 +235,14 @@ class Settings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="CX topic taxonomy YAML; default: the packaged one."
     )
+    product_categories: Path | None = Field(
+        default=None,
+        description=(
+            "YAML mapping brands and products to product categories (smartphone, "
+            "travel_hotel, ...): a message without a category attribute gets its brand's or "
+            "product's, so aspect models speak only where they belong (nlp/categories.py)."
+        ),
+    )
     author_salt: SecretStr = Field(
         default=SecretStr(DEMO_SALT),
         description="Salt for hashing author ids; set your own in production.",

@@ -34,11 +34,12 @@ from flows.records import (
     RawRecord,
     SourceError,
 )
+from nlp.categories import CategoryMap
 from nlp.flags import rating_mismatch
 from nlp.langid import detect_language
 from nlp.normalize import normalize, strip_diacritics
 from nlp.pii import DEFAULT_PII, PiiConfig, redact
-from nlp.types import Enricher, Enrichment
+from nlp.types import Enricher, Enrichment, MessageContext
 from schemas.message import MAX_ATTRIBUTES_BYTES, InboundMessage
 from schemas.rows import DeadLetter, StoredMessage
 from schemas.storable import string_problem, unstorable
@@ -451,15 +452,23 @@ class Enrich:
     """Enrich a micro-batch with one model call; isolate a failing message if the batch fails.
 
     The enricher is built by ``factory`` on the first batch a worker sees (never at import)
-    and shared by the worker threads of the process.
+    and shared by the worker threads of the process. Each text goes with its context: its
+    source, its stars and its product category (the ``category`` attribute, else its
+    product's or brand's in ``categories``).
     """
 
     def __init__(
-        self, factory: EnricherFactory, now: Clock = utc_now, *, privacy: Privacy | None = None
+        self,
+        factory: EnricherFactory,
+        now: Clock = utc_now,
+        *,
+        privacy: Privacy | None = None,
+        categories: CategoryMap | None = None,
     ):
         self._factory = factory
         self._now = now
         self._privacy = privacy
+        self._categories = categories or CategoryMap()
         self._enricher: Enricher | None = None
         self._lock = threading.Lock()
 
@@ -521,12 +530,23 @@ class Enrich:
                 rows.append(row)
         return EnrichedBatch(rows, dead, origin)
 
+    def context(self, prepared: Prepared) -> MessageContext:
+        """What the enricher should know about a message besides its text."""
+        msg = prepared.message
+        return MessageContext(
+            source=msg.source,
+            category=self._categories.category(msg.attributes, msg.brand, msg.product),
+            rating=msg.rating,
+        )
+
     def _enrich_chunk(
         self, enricher: Enricher, chunk: list[Prepared]
     ) -> Sequence[Enrichment | Exception]:
         """One ``enrich_batch`` call; message by message if it fails."""
         try:
-            results = enricher.enrich_batch([p.text_normalized for p in chunk])
+            results = enricher.enrich_batch(
+                [p.text_normalized for p in chunk], [self.context(p) for p in chunk]
+            )
             if len(results) != len(chunk):
                 msg = (
                     f"enricher {enricher.version} returned {len(results)} results for "
@@ -539,10 +559,9 @@ class Enrich:
             return [self._enrich_one(enricher, p) for p in chunk]
         return results
 
-    @staticmethod
-    def _enrich_one(enricher: Enricher, prepared: Prepared) -> Enrichment | Exception:
+    def _enrich_one(self, enricher: Enricher, prepared: Prepared) -> Enrichment | Exception:
         try:
-            return enricher.enrich_batch([prepared.text_normalized])[0]
+            return enricher.enrich_batch([prepared.text_normalized], [self.context(prepared)])[0]
         except Exception as exc:
             return exc
 
@@ -591,9 +610,7 @@ def stored_message(prepared: Prepared, enrichment: Enrichment, now: datetime) ->
     """Combine a prepared message and its enrichment into the row stored in ``messages``."""
     msg = prepared.message
     flags = list(enrichment.flags)
-    if msg.source == "review" and rating_mismatch(
-        msg.rating, enrichment.sentiment, enrichment.sentiment_score
-    ):
+    if msg.source == "review" and rating_mismatch(msg.rating, enrichment.sentiment, flags):
         flags.append("rating_mismatch")
     return StoredMessage(
         id=msg.id,

@@ -7,9 +7,16 @@ One artifact covers one domain's aspect set (e.g. ``smartphone``: BATTERY, CAMER
   per aspect tuned on dev;
 - a *polarity* head per aspect (negative / neutral / positive, softmax), trained on the texts
   that mention that aspect;
-- optionally a *domain gate*: the probability that a text belongs to this domain at all
-  (trained against the other domains' texts), so that hotel aspects are not reported on a
-  phone review in a mixed stream.
+- a *domain gate*: the probability that a text belongs to this domain at all, trained
+  against texts of many other domains (the other aspect data sets and every category of
+  the CX corpus), with a conservative threshold.
+
+A model predicts only where its aspects belong. When the flow knows a message's product
+category (a ``category`` attribute, or its brand or product configured to a domain), the
+model speaks only on messages of its own categories (``labels.categories``, by default its
+``domain``: ``smartphone``, ``travel_hotel``) and never elsewhere; when the category is
+unknown, only a message its gate passes gets its aspects. A model without a gate says
+nothing on messages of unknown category.
 
 All heads are computed with one sparse-dense product per batch.
 """
@@ -31,6 +38,7 @@ from nlp.artifacts import (
     pack_matrix,
     unpack_matrix,
 )
+from nlp.cues import Batch
 from nlp.features import FeatureSpec, Featurizer, tokenize
 from nlp.types import SENTIMENTS, AspectHit
 from schemas.errors import ModelError
@@ -89,6 +97,9 @@ class AspectModel:
         self.featurizer = featurizer
         self.aspects = tuple(aspects)
         self.domain = str(manifest.labels.get("domain", manifest.name))
+        categories = manifest.labels.get("categories") or [self.domain]
+        self.categories = frozenset(str(c) for c in categories)
+        """The product categories this model's aspects belong to."""
         self.thresholds = np.asarray(thresholds, dtype=np.float64)
         self._det_w, self._pol_w = det_w, pol_w
         columns = [det_w, pol_w]
@@ -132,12 +143,40 @@ class AspectModel:
         domain = _sigmoid(raw[:, -1]) if self.has_gate else np.ones(n)
         return AspectScores(detection, polarity, domain)
 
+    def in_domain(
+        self, scores: AspectScores, categories: Sequence[str | None]
+    ) -> npt.NDArray[np.bool_]:
+        """Which texts may get this model's aspects.
+
+        A known category must be one of the model's; an unknown one needs the gate (without
+        a gate: never).
+        """
+        if self.has_gate:
+            passed = scores.domain >= self.gate_threshold
+        else:
+            passed = np.zeros(len(scores.domain), dtype=bool)
+        known = np.array([c is not None for c in categories], dtype=bool)
+        mine = np.array([c in self.categories for c in categories], dtype=bool)
+        allowed: npt.NDArray[np.bool_] = np.where(known, mine, passed)
+        return allowed
+
     def hits_from_scores(
-        self, scores: AspectScores, *, gate: bool = True
+        self,
+        scores: AspectScores,
+        *,
+        gate: bool = True,
+        categories: Sequence[str | None] | None = None,
     ) -> list[tuple[AspectHit, ...]]:
-        """Aspects above their thresholds (and, with ``gate``, inside the domain) per text."""
+        """Aspects above their thresholds per text.
+
+        With ``categories`` (one per text, None when unknown), only the texts
+        :meth:`in_domain` allows; without, the texts the gate passes (all texts when
+        ``gate`` is False or the model has no gate).
+        """
         detected = scores.detection >= self.thresholds
-        if gate and self.has_gate:
+        if categories is not None:
+            detected &= self.in_domain(scores, categories)[:, None]
+        elif gate and self.has_gate:
             detected &= (scores.domain >= self.gate_threshold)[:, None]
         polarity = scores.polarity.argmax(axis=2)
         out: list[tuple[AspectHit, ...]] = []
@@ -158,6 +197,22 @@ class AspectModel:
     ) -> list[tuple[AspectHit, ...]]:
         """Return the aspects found in each token list, with their polarity."""
         return self.hits_from_scores(self.scores_tokens(token_lists), gate=gate)
+
+    def predict_batch(self, batch: Batch) -> list[tuple[AspectHit, ...]]:
+        """Aspects of each message of a batch, by its known category or by the gate.
+
+        Only the messages that may get aspects are scored.
+        """
+        categories = batch.categories()
+        out: list[tuple[AspectHit, ...]] = [() for _ in categories]
+        rows = [i for i, c in enumerate(categories) if c is None or c in self.categories]
+        if not rows or (not self.has_gate and all(categories[i] is None for i in rows)):
+            return out
+        scores = self.scores_tokens([batch.tokens[i] for i in rows])
+        hits = self.hits_from_scores(scores, categories=[categories[i] for i in rows])
+        for i, found in zip(rows, hits, strict=True):
+            out[i] = found
+        return out
 
     def predict(self, texts: Sequence[str], *, gate: bool = True) -> list[tuple[AspectHit, ...]]:
         """Return the aspects found in each normalized text, with their polarity."""

@@ -25,7 +25,7 @@ from nlp.flags import FlagRules, detect_flags, load_flag_rules
 from nlp.lexicon import Lexicon, clause_polarities, load_lexicon, polarity
 from nlp.rules import PhraseIndex, read_view
 from nlp.taxonomy import Taxonomy, load_taxonomy, topic_hits
-from nlp.types import Enrichment
+from nlp.types import Enrichment, MessageContext
 
 __all__ = ["VERSION", "BaselineEnricher"]
 
@@ -85,6 +85,11 @@ class BaselineEnricher:
             model_version=self._version,
         )
 
-    def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
-        """Return one :class:`Enrichment` per normalized, PII-redacted text, in order."""
+    def enrich_batch(
+        self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+    ) -> list[Enrichment]:
+        """Return one :class:`Enrichment` per normalized, PII-redacted text, in order.
+
+        The rules read the text alone: ``contexts`` is accepted and not used.
+        """
         return [self.enrich(text) for text in texts]

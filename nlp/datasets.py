@@ -7,6 +7,11 @@ A data directory holds one folder per dataset, each with ``train.jsonl``, ``dev.
      "aspects": [{"aspect": "BATTERY", "sentiment": "negative"}], "topic": null,
      "rating": 1-5 | null}
 
+A *CX-labelled* data set (the project's corpus, ``corpus/cx``, see ``docs/labelling.md``)
+also gives each line its ``source`` (review, chat, social, survey), ``category``,
+``topics`` with ``topic_sentiments``, ``flags`` and style ``tags``; the topic and flag
+models learn from those, and ``voc eval`` scores the whole enricher on them.
+
 Users retrain on their own labelled data by writing the same files. Nothing here reads a
 fixed path: the directory is always passed in.
 
@@ -25,10 +30,18 @@ from pathlib import Path
 
 from nlp.normalize import normalize
 from nlp.pii import redact
-from nlp.types import SENTIMENTS, Sentiment
+from nlp.types import FLAGS, SENTIMENTS, MessageContext, Sentiment
 from schemas.errors import SchemaError
 
 SPLITS = ("train", "dev", "test")
+
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "corpus" / "cx"
+"""The project's CX corpus (``corpus/cx``), in a source checkout."""
+
+
+def default_corpus() -> Path | None:
+    """The CX corpus folder of the checkout, or None where it is not there."""
+    return CORPUS_DIR if (CORPUS_DIR / "train.jsonl").is_file() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +60,20 @@ class Example:
     sentiment: Sentiment | None
     aspects: tuple[AspectLabel, ...]
     rating: int | None
+    source: str | None = None
+    category: str | None = None
+    topics: tuple[str, ...] | None = None
+    """CX topics; None when the data set does not label topics."""
+    topic_sentiments: tuple[tuple[str, Sentiment], ...] = ()
+    flags: tuple[str, ...] | None = None
+    """CX flags; None when the data set does not label flags."""
+    tags: tuple[str, ...] = ()
+    id: str | None = None
+
+    @property
+    def context(self) -> MessageContext:
+        """What the flow would know about this message besides its text."""
+        return MessageContext(self.source, self.category, self.rating)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +105,11 @@ class DatasetInfo:
     def has_aspects(self) -> bool:
         """Whether the train split carries aspect labels (first 200 lines)."""
         return any(ex.aspects for ex in islice(iter_jsonl(self.split_path("train")), 200))
+
+    def has_cx_labels(self) -> bool:
+        """Whether the train split carries CX topic and flag labels (first 200 lines)."""
+        head = islice(iter_jsonl(self.split_path("train")), 200)
+        return any(ex.topics is not None and ex.flags is not None for ex in head)
 
 
 def _sha256(path: Path) -> str:
@@ -161,7 +193,51 @@ def _parse_line(obj: object, where: str) -> Example:
     if rating is not None and (not isinstance(rating, int) or not 1 <= rating <= 5):
         msg = f"{where}: expected 'rating' 1-5 or null, got {rating!r}"
         raise SchemaError(msg)
-    return Example(text=text, sentiment=sentiment, aspects=tuple(aspects), rating=rating)
+    topics = _names(obj, "topics", where)
+    flags = _names(obj, "flags", where)
+    if flags is not None and not set(flags) <= set(FLAGS):
+        msg = f"{where}: expected 'flags' among {FLAGS}, got {list(flags)}"
+        raise SchemaError(msg)
+    raw_topic_sentiments = obj.get("topic_sentiments") or {}
+    if not isinstance(raw_topic_sentiments, dict) or not all(
+        v in SENTIMENTS for v in raw_topic_sentiments.values()
+    ):
+        msg = (
+            f"{where}: expected 'topic_sentiments' as {{topic: sentiment}}, "
+            f"got {raw_topic_sentiments!r}"
+        )
+        raise SchemaError(msg)
+    strings = {}
+    for key in ("source", "category", "id"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            msg = f"{where}: expected {key!r} to be a string or null, got {value!r}"
+            raise SchemaError(msg)
+        strings[key] = value
+    return Example(
+        text=text,
+        sentiment=sentiment,
+        aspects=tuple(aspects),
+        rating=rating,
+        source=strings["source"],
+        category=strings["category"],
+        topics=topics,
+        topic_sentiments=tuple(sorted(raw_topic_sentiments.items())),
+        flags=flags,
+        tags=_names(obj, "tags", where) or (),
+        id=strings["id"],
+    )
+
+
+def _names(obj: dict[str, object], key: str, where: str) -> tuple[str, ...] | None:
+    """A list of strings under ``key`` as a tuple; None when the key is absent."""
+    if key not in obj or obj[key] is None:
+        return None
+    value = obj[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        msg = f"{where}: expected {key!r} to be a list of strings, got {value!r}"
+        raise SchemaError(msg)
+    return tuple(value)
 
 
 def iter_jsonl(path: Path) -> Iterator[Example]:
@@ -195,13 +271,26 @@ def model_text(raw: str) -> str:
 
 def example_to_json(ex: Example) -> dict[str, object]:
     """Return one example as the JSON object of the data schema."""
-    return {
+    out: dict[str, object] = {
         "text": ex.text,
         "sentiment": ex.sentiment,
         "aspects": [{"aspect": a.aspect, "sentiment": a.sentiment} for a in ex.aspects],
         "topic": None,
         "rating": ex.rating,
     }
+    if ex.id is not None:
+        out["id"] = ex.id
+    for key in ("source", "category"):
+        if getattr(ex, key) is not None:
+            out[key] = getattr(ex, key)
+    if ex.topics is not None:
+        out["topics"] = list(ex.topics)
+        out["topic_sentiments"] = dict(ex.topic_sentiments)
+    if ex.flags is not None:
+        out["flags"] = list(ex.flags)
+    if ex.tags:
+        out["tags"] = list(ex.tags)
+    return out
 
 
 def write_jsonl(path: Path, examples: list[Example]) -> None:

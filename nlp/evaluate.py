@@ -14,6 +14,14 @@ Aspects
     the UIT-ViSFD paper. Aspects labelled without a polarity (UIT-ViSFD's ``OTHERS``) are
     left out of both.
 
+The CX corpus (:func:`evaluate_cx`)
+    the whole enricher, as the flow runs it (each message with its source and category):
+    sentiment per class and macro-F1 overall, per source and per style tag, and the share of
+    filler turns called neutral; topics per topic with micro and macro F1, and how often a
+    found topic has its gold sentiment; flags per flag (``rating_mismatch`` against the
+    gold sentiment of rated reviews); and, for each aspect model, the share of messages
+    outside its categories that got its aspects, with their category known and unknown.
+
 Every test set is also scored on two seeded perturbed copies (:mod:`nlp.perturb`).
 """
 
@@ -29,8 +37,9 @@ import numpy.typing as npt
 from nlp.aspects import AspectModel
 from nlp.datasets import DatasetInfo, Example, model_text
 from nlp.features import tokenize
+from nlp.flags import rating_mismatch
 from nlp.perturb import PERTURBATIONS, Perturbation, perturb_all
-from nlp.types import SENTIMENTS
+from nlp.types import SENTIMENTS, SOURCES, Enricher, Enrichment, MessageContext
 
 Float64 = npt.NDArray[np.float64]
 Progress = Callable[[str, int], None]
@@ -48,6 +57,10 @@ class SentimentPredictor(Protocol):
     def predict_proba(self, texts: Sequence[str]) -> Float64:
         """(n, 3) probabilities in :data:`nlp.types.SENTIMENTS` order."""
         ...
+
+
+CX_FLAGS = ("complaint", "question", "praise", "churn_risk", "urgent", "rating_mismatch")
+"""Flags scored on the corpus (``rating_mismatch`` against rated reviews' gold sentiment)."""
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -290,8 +303,11 @@ def evaluate_dataset(
         "split": config.split,
         "n": len(examples),
         "revision": info.revision,
+        "notes": [],
     }
     labelled = [i for i, ex in enumerate(examples) if ex.sentiment is not None]
+    if labelled and sentiment is None:
+        result["notes"].append("has sentiment labels, but no sentiment model was given")
     if sentiment is not None and labelled:
         gold = [examples[i].sentiment or "" for i in labelled]
         binary = is_binary([examples[i] for i in labelled])
@@ -314,7 +330,20 @@ def evaluate_dataset(
         }
     with_aspects = [ex for ex in examples if ex.aspects]
     model = aspect_model_for(info, with_aspects, aspect_models) if with_aspects else None
+    if with_aspects and model is None:
+        names = sorted({a.aspect for ex in with_aspects for a in ex.aspects})
+        shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+        result["notes"].append(
+            f"has aspect labels ({shown}), but no aspect model covers them: "
+            "train one with `voc train aspects`"
+        )
+    if not labelled and not with_aspects:
+        result["notes"].append(f"no sentiment or aspect labels in its {config.split} split")
     if model is not None:
+        # a model's own data set is of its category: scored as the enricher scores messages
+        # whose category is known (no gate), and once more by the gate alone
+        own = info.name in model.manifest.labels.get("datasets", [])
+        gate = config.gate and not own
         index = [i for i, ex in enumerate(examples) if ex.aspects]
         per_variant = {}
         for name, variant_texts in texts.items():
@@ -323,14 +352,21 @@ def evaluate_dataset(
                 model,
                 chosen,
                 config.batch_size,
-                config.gate,
+                gate,
                 progress,
                 f"{info.name} aspects {name}",
             )
             per_variant[name] = aspect_scores(with_aspects, predicted)
+        gate_only = None
+        if own and config.gate and model.has_gate:
+            chosen = [texts["original"][i] for i in index]
+            gated = _batched_aspects(model, chosen, config.batch_size, True, None, "")
+            gate_only = aspect_scores(with_aspects, gated)
         result["aspects"] = {
             "model": model.version,
-            "gate": config.gate and model.has_gate,
+            "category": model.domain if own else None,
+            "gate": gate and model.has_gate,
+            "gate_only": gate_only,
             "variants": per_variant,
             "drop": {
                 name: {
@@ -343,3 +379,199 @@ def evaluate_dataset(
             },
         }
     return result
+
+
+# -- the CX corpus ----------------------------------------------------------------------------
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": _f1(precision, recall),
+        "support": tp + fn,
+        "predicted": tp + fp,
+    }
+
+
+def gold_mismatch(ex: Example) -> bool:
+    """A review's stars contradict its gold sentiment (4-5 negative, 1-2 positive)."""
+    if ex.rating is None or ex.source not in (None, "review"):
+        return False
+    return (ex.rating >= 4 and ex.sentiment == "negative") or (
+        ex.rating <= 2 and ex.sentiment == "positive"
+    )
+
+
+def predicted_flags(ex: Example, result: Enrichment) -> set[str]:
+    """The flags of one enrichment, with ``rating_mismatch`` as the flow adds it."""
+    flags: set[str] = set(result.flags)
+    review = ex.source in (None, "review")
+    if review and rating_mismatch(ex.rating, result.sentiment, sorted(flags)):
+        flags.add("rating_mismatch")
+    return flags
+
+
+def cx_scores(
+    examples: Sequence[Example], results: Sequence[Enrichment], topic_ids: Sequence[str]
+) -> dict[str, Any]:
+    """Every figure of the enricher's output on labelled CX messages."""
+    gold = [ex.sentiment or "" for ex in examples]
+    pred = [r.sentiment for r in results]
+    sentiment = classification_scores(gold, pred, SENTIMENTS)
+    by_source = {}
+    for source in SOURCES:
+        index = [i for i, ex in enumerate(examples) if ex.source == source]
+        if index:
+            by_source[source] = classification_scores(
+                [gold[i] for i in index], [pred[i] for i in index], SENTIMENTS
+            )
+    tags = sorted({t for ex in examples for t in ex.tags})
+    by_tag = {}
+    for tag in tags:
+        index = [i for i, ex in enumerate(examples) if tag in ex.tags]
+        by_tag[tag] = classification_scores(
+            [gold[i] for i in index], [pred[i] for i in index], SENTIMENTS
+        )
+    filler = [i for i, ex in enumerate(examples) if "filler" in ex.tags]
+
+    labels = list(dict.fromkeys([*topic_ids, *(t for ex in examples for t in ex.topics or ())]))
+    counts = {t: [0, 0, 0] for t in labels}
+    agree = total = 0
+    for ex, result in zip(examples, results, strict=True):
+        g = set(ex.topics or ())
+        p = {h.topic: h for h in result.topics}
+        for t in g | set(p):
+            counts.setdefault(t, [0, 0, 0])
+            if t in g and t in p:
+                counts[t][0] += 1
+            elif t in p:
+                counts[t][1] += 1
+            else:
+                counts[t][2] += 1
+        wanted = dict(ex.topic_sentiments)
+        for t in g & set(p):
+            if t in wanted:
+                total += 1
+                agree += int(p[t].sentiment == wanted[t])
+    per_topic = {t: _prf(*c) for t, c in counts.items()}
+    tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
+    supported = [r["f1"] for r in per_topic.values() if r["support"]]
+
+    flag_counts = {f: [0, 0, 0] for f in CX_FLAGS}
+    for ex, result in zip(examples, results, strict=True):
+        expected = set(ex.flags or ()) | ({"rating_mismatch"} if gold_mismatch(ex) else set())
+        found = predicted_flags(ex, result) & set(CX_FLAGS)
+        for f in CX_FLAGS:
+            if f in expected and f in found:
+                flag_counts[f][0] += 1
+            elif f in found:
+                flag_counts[f][1] += 1
+            elif f in expected:
+                flag_counts[f][2] += 1
+    per_flag = {f: _prf(*c) for f, c in flag_counts.items()}
+    return {
+        "n": len(examples),
+        "sentiment": sentiment | {"by_source": by_source, "by_tag": by_tag},
+        "filler_neutral_share": (
+            sum(pred[i] == "neutral" for i in filler) / len(filler) if filler else float("nan")
+        ),
+        "filler_n": len(filler),
+        "topics": {
+            "per_topic": per_topic,
+            "micro_f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+            "macro_f1": float(np.mean(supported)) if supported else 0.0,
+            "sentiment_agreement": agree / total if total else float("nan"),
+            "sentiment_pairs": total,
+        },
+        "flags": {
+            "per_flag": per_flag,
+            "macro_f1": float(
+                np.mean([r["f1"] for f, r in per_flag.items() if r["support"] and f in CX_FLAGS])
+            ),
+        },
+    }
+
+
+def out_of_domain_aspects(
+    examples: Sequence[Example],
+    texts: Sequence[str],
+    results: Sequence[Enrichment],
+    models: Sequence[AspectModel],
+) -> dict[str, Any]:
+    """Per aspect model: how many messages outside its categories got its aspects.
+
+    Counted as the enricher ran (category known) and by the gate alone (category unknown).
+    """
+    out: dict[str, Any] = {}
+    tokens = [tokenize(t) for t in texts]
+    for model in models:
+        outside = [
+            i
+            for i, ex in enumerate(examples)
+            if ex.category and ex.category not in model.categories
+        ]
+        inside = [i for i, ex in enumerate(examples) if ex.category in model.categories]
+        names = set(model.aspects)
+        with_context = sum(1 for i in outside if names & {a.aspect for a in results[i].aspects})
+        gated = model.predict_tokens([tokens[i] for i in outside], gate=True)
+        without = sum(1 for hits in gated if hits)
+        out[model.version] = {
+            "categories": sorted(model.categories),
+            "outside": len(outside),
+            "inside": len(inside),
+            "share_with_category": with_context / len(outside) if outside else 0.0,
+            "share_without_category": without / len(outside) if outside else 0.0,
+            "inside_with_aspects": (
+                sum(1 for i in inside if names & {a.aspect for a in results[i].aspects})
+                / len(inside)
+                if inside
+                else float("nan")
+            ),
+        }
+    return out
+
+
+def evaluate_cx(
+    info: DatasetInfo,
+    enricher: Enricher,
+    aspect_models: Sequence[AspectModel],
+    topic_ids: Sequence[str],
+    config: EvalConfig,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Score the whole enricher on a CX-labelled split and its perturbed copies."""
+    examples = info.load(config.split)
+    contexts = [MessageContext(ex.source, ex.category, ex.rating) for ex in examples]
+    per_variant: dict[str, Any] = {}
+    ood: dict[str, Any] = {}
+    for name, texts in variants([ex.text for ex in examples], config).items():
+        results: list[Enrichment] = []
+        for start in range(0, len(texts), config.batch_size):
+            chunk = texts[start : start + config.batch_size]
+            results += enricher.enrich_batch(chunk, contexts[start : start + config.batch_size])
+            if progress is not None:
+                progress(f"{info.name} {name}", len(chunk))
+        per_variant[name] = cx_scores(examples, results, topic_ids)
+        ood[name] = out_of_domain_aspects(examples, texts, results, aspect_models)
+    original = per_variant["original"]
+
+    def drops(key: Callable[[dict[str, Any]], float]) -> dict[str, float]:
+        return {n: key(original) - key(v) for n, v in per_variant.items() if n != "original"}
+
+    return {
+        "dataset": info.name,
+        "split": config.split,
+        "n": len(examples),
+        "revision": info.revision,
+        "enricher": enricher.version,
+        "variants": per_variant,
+        "aspects_out_of_domain": ood,
+        "drop": {
+            "sentiment_macro_f1": drops(lambda v: v["sentiment"]["macro_f1"]),
+            "topics_micro_f1": drops(lambda v: v["topics"]["micro_f1"]),
+            "flags_macro_f1": drops(lambda v: v["flags"]["macro_f1"]),
+        },
+    }

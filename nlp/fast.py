@@ -1,22 +1,29 @@
-"""The ``fast`` enricher: trained sentiment and aspect models, taxonomy topics and flag rules.
+"""The ``fast`` enricher: trained sentiment, topic, flag and aspect models over rule evidence.
 
 :class:`FastEnricher` implements :class:`nlp.types.Enricher` on whole batches:
 
-1. every text is tokenized once; the sentiment model (:mod:`nlp.sentiment`) gives the
-   message's label and calibrated probability, and each aspect model (:mod:`nlp.aspects`,
-   one per domain, behind its domain gate) its aspects with their polarity;
-2. the topic taxonomy (:mod:`nlp.taxonomy`) finds topics; the text is cut into clauses (at
-   punctuation and at the contrast words of ``sentiment_rules.yaml``: "nhưng", "tuy
-   nhiên"...), and each topic takes the sentiment of the clauses its keywords sit in, read
-   by the same sentiment model in one more batched call (75% clause, 25% whole message);
-3. the flag rules (:mod:`nlp.flags`) add complaint, question, praise, churn_risk and
-   urgent, using the model's sentiment. ``rating_mismatch`` is left to the flow, which has
-   the star rating.
+1. every text is tokenized and read once by the rule tables (:class:`nlp.cues.Reader`:
+   lexicon, taxonomy keywords, flag cues, filler), with its context (source, category);
+2. the sentiment model (:mod:`nlp.sentiment`) gives the label and a probability calibrated
+   for the message's source; filler is neutral;
+3. the topic model (:mod:`nlp.labels`, ``topics-fast``) decides the packaged topics the
+   taxonomy still lists, from the words and the keyword evidence; topics of a user's
+   taxonomy the model does not know come from their keywords alone. A topic whose keywords
+   sit in some clauses of a longer message takes their sentiment, read by the sentiment
+   model in one more batched call, half and half with the message's: "giao nhanh nhưng áo
+   xấu" is delivery positive, product_quality negative; any other topic takes the
+   message's sentiment;
+4. the flag model (``flags-fast``) decides complaint, question, praise, churn_risk and
+   urgent on their own evidence; a complaint about a topic marked ``urgent`` in the
+   taxonomy (product_safety, account_security) is urgent. ``rating_mismatch`` is left to
+   the flow, which has the stars;
+5. each aspect model (:mod:`nlp.aspects`) speaks only on messages of its own category, or,
+   when the category is unknown, on those its domain gate passes.
 
 The ``version`` names every model and the taxonomy's hash, e.g.
-``fast:sentiment-fast-1.0.0+aspects-smartphone-fast-1.0.0+tax.1a2b3c4d``. Models load in
-:func:`build_fast` (called by ``load_enricher("fast")`` at worker start), never at import.
-The ``transformer`` enricher is the same class with a
+``fast:sentiment-fast-2.0.0+topics-fast-1.0.0+flags-fast-1.0.0+aspects-...+tax.1a2b3c4d``.
+Models load in :func:`build_fast` (called by ``load_enricher("fast")`` at worker start),
+never at import. The ``transformer`` enricher is the same class with a
 :class:`nlp.transformer.TransformerSentiment` in place of the fast sentiment model.
 """
 
@@ -29,26 +36,38 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
-from nlp._tables import resource_path
 from nlp.artifacts import MODELS_DIR, find_artifacts, read_manifest, version_key
 from nlp.aspects import AspectModel
+from nlp.cues import Batch, Reader, Reading
 from nlp.evaluate import SentimentPredictor
 from nlp.features import tokenize
-from nlp.flags import FlagRules, detect_flags, load_flag_rules
-from nlp.rules import PhraseIndex, TextView, read_view
+from nlp.flags import detect_flags
+from nlp.labels import LabelModel
 from nlp.sentiment import SentimentModel
 from nlp.taxonomy import Taxonomy, load_taxonomy
-from nlp.types import SENTIMENTS, AspectHit, Enrichment, TopicHit
+from nlp.types import (
+    FLAGS,
+    SENTIMENTS,
+    AspectHit,
+    Enrichment,
+    Flag,
+    MessageContext,
+    TopicHit,
+)
 from schemas.errors import ConfigError, ModelError
 
 Float64 = npt.NDArray[np.float64]
 
-CLAUSE_WEIGHT = 0.75
-"""Share of the clause's own sentiment in a topic's sentiment (the rest: the message's)."""
+CLAUSE_WEIGHT = 0.5
+"""Share of the clauses' own sentiment in a topic's sentiment (the rest: the message's).
 
-_TOPIC, _FLAG, _CONTRAST = 0, 1, 2
+Chosen on the corpus dev split: 0.5 keeps the message's verdict for most topics and gives
+each side of a mixed message its own ("giao nhanh nhưng áo xấu")."""
+
+POLAR_CLAUSE: float | None = 0.6
+"""A topic's clauses read positive or negative with at least this probability keep their
+own verdict, whatever the message says (None: always blend)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,175 +76,270 @@ class _Pending:
 
     message: int
     topic: str
+    score: float
     clauses: tuple[int, ...]
-    """Indexes into the batch's list of clause texts."""
-    count: int
-    """Keyword matches of the topic in the message."""
-
-
-def _clause_rules(path: Path | None = None) -> tuple[list[str], frozenset[str]]:
-    """Read the contrast words and question words of ``sentiment_rules.yaml``."""
-    source = path or resource_path("sentiment_rules.yaml")
-    try:
-        rules = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        msg = f"cannot read clause rules from {source}: {exc}"
-        raise ConfigError(msg) from exc
-    contrast = rules.get("contrast", [])
-    questions = rules.get("question_words", [])
-    if not isinstance(contrast, list) or not isinstance(questions, list):
-        msg = f"{source}: contrast and question_words must be lists of words"
-        raise ConfigError(msg)
-    return [str(w) for w in contrast], frozenset(str(w) for w in questions)
+    """Indexes into the batch's clause rows."""
 
 
 class FastEnricher:
-    """Sentiment and aspects from trained models, topics and flags from the tables."""
+    """Sentiment, topics, flags and aspects from trained models and the rule tables."""
 
     def __init__(
         self,
         sentiment: SentimentPredictor,
         aspects: Sequence[AspectModel] = (),
         taxonomy: Taxonomy | None = None,
-        flag_rules: FlagRules | None = None,
         *,
+        topics: LabelModel | None = None,
+        flags: LabelModel | None = None,
         prefix: str = "fast",
     ) -> None:
         self.sentiment = sentiment
         self.aspects = tuple(aspects)
         self.taxonomy = taxonomy or load_taxonomy()
-        self.flag_rules = flag_rules or load_flag_rules()
-        contrast, self._questions = _clause_rules()
-        entries: list[tuple[str, tuple[int, Any]]] = []
-        entries += [(p, (_TOPIC, v)) for p, v in self.taxonomy.entries]
-        entries += [(p, (_FLAG, v)) for p, v in self.flag_rules.entries]
-        entries += [(w, (_CONTRAST, None)) for w in contrast]
-        self._index: PhraseIndex[tuple[int, Any]] = PhraseIndex(entries)
-        models = "+".join([sentiment.version, *(m.version for m in self.aspects)])
-        self._version = f"{prefix}:{models}+tax.{self.taxonomy.short_hash}"
+        self.topic_model = topics
+        self.flag_model = flags
+        self.reader = Reader(self.taxonomy)
+        self._model_topics: list[tuple[int, str]] = []
+        if topics is not None:
+            known = set(self.taxonomy.ids)
+            self._model_topics = [(k, t) for k, t in enumerate(topics.labels) if t in known]
+        learnt = {t for _, t in self._model_topics}
+        self._seed_topics = frozenset(t for t in self.taxonomy.ids if t not in learnt)
+        """Topics found by their keywords alone (all of them without a topic model)."""
+        parts = [sentiment.version]
+        parts += [m.version for m in (topics, flags) if m is not None]
+        parts += [m.version for m in self.aspects]
+        self._version = f"{prefix}:{'+'.join(parts)}+tax.{self.taxonomy.short_hash}"
 
     @property
     def version(self) -> str:
-        """``fast:<sentiment>+<aspect models>+tax.<taxonomy hash>``."""
+        """``fast:<sentiment>+<topics>+<flags>+<aspect models>+tax.<taxonomy hash>``."""
         return self._version
 
-    def _message_proba(self, texts: Sequence[str], tokens: list[list[str]]) -> Float64:
+    def _proba(self, batch: Batch, texts: Sequence[str]) -> Float64:
         if isinstance(self.sentiment, SentimentModel):
-            return self.sentiment.proba_tokens(tokens)
+            return self.sentiment.proba_batch(batch)
         return self.sentiment.predict_proba(texts)
 
-    def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
+    def enrich_batch(
+        self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+    ) -> list[Enrichment]:
         """Return one :class:`Enrichment` per normalized, PII-redacted text, in order."""
         if not texts:
             return []
-        tokens = [tokenize(t) for t in texts]
-        proba = self._message_proba(texts, tokens)
+        batch = self.reader.batch(texts, contexts)
+        proba = self._proba(batch, texts)
         if proba.shape != (len(texts), 3):
             msg = f"sentiment model {self.sentiment.version} returned shape {proba.shape}"
             raise ModelError(msg)
-        aspects: list[list[AspectHit]] = [[] for _ in texts]
-        for model in self.aspects:
-            for i, hits in enumerate(model.predict_tokens(tokens)):
-                aspects[i].extend(hits)
-
         best = proba.argmax(axis=1)
         labels = [SENTIMENTS[int(k)] for k in best]
         scores = [float(proba[i, k]) for i, k in enumerate(best)]
-        views: list[TextView] = []
-        flag_matches: list[list[Any]] = []
-        clause_texts: list[str] = []
-        pending: list[_Pending] = []
-        for i, text in enumerate(texts):
-            view = read_view(text)
-            views.append(view)
-            topic_found, flags_found, contrast = [], [], []
-            for first, last, (table, value) in self._index.find_tuples(view):
-                if table == _TOPIC:
-                    topic_found.append((first, last, value))
-                elif table == _FLAG:
-                    flags_found.append((first, last, value))
-                else:
-                    contrast.append(first)
-            flag_matches.append(flags_found)
-            if not topic_found:
-                continue
-            matches = self.taxonomy.match_view(view, topic_found)
-            if not matches:
-                continue
-            view.split(contrast, self._questions)
-            own: dict[int, int] = {}
-            by_topic: dict[str, list[int]] = {}
-            counts: dict[str, int] = {}
-            for match in matches:
-                clause = view.clause_of[match.first] if match.first < len(view.clause_of) else 0
-                if clause not in own:
-                    piece = view.clauses[clause] if clause < len(view.clauses) else None
-                    start, end = view.span(piece.first, piece.last) if piece else (0, len(text))
-                    own[clause] = len(clause_texts)
-                    clause_texts.append(text[start:end])
-                by_topic.setdefault(match.topic, [])
-                if own[clause] not in by_topic[match.topic]:
-                    by_topic[match.topic].append(own[clause])
-                counts[match.topic] = counts.get(match.topic, 0) + 1
-            pending += [_Pending(i, t, tuple(c), counts[t]) for t, c in by_topic.items()]
 
-        topics: list[list[TopicHit]] = [[] for _ in texts]
-        if pending:
-            clause_proba = self._message_proba(clause_texts, [tokenize(t) for t in clause_texts])
-            owner = np.repeat(np.arange(len(pending)), [len(p.clauses) for p in pending])
-            clause_ids = np.fromiter((c for p in pending for c in p.clauses), dtype=np.int64)
-            summed = np.zeros((len(pending), 3))
-            np.add.at(summed, owner, clause_proba[clause_ids])
-            summed /= np.bincount(owner, minlength=len(pending))[:, None]
-            messages = np.fromiter((p.message for p in pending), dtype=np.int64)
-            mixed = CLAUSE_WEIGHT * summed + (1.0 - CLAUSE_WEIGHT) * proba[messages]
-            for item, k in zip(pending, mixed.argmax(axis=1).tolist(), strict=True):
-                topics[item.message].append(
-                    TopicHit(
-                        topic=item.topic,
-                        score=round(1 - 0.3**item.count, 4),
-                        sentiment=SENTIMENTS[k],
+        topics = self._topics(batch, texts, proba)
+        flags = self._flags(batch, labels, scores, topics)
+        aspects: list[list[AspectHit]] = [[] for _ in texts]
+        for model in self.aspects:
+            for i, hits in enumerate(model.predict_batch(batch)):
+                aspects[i].extend(hits)
+        return [
+            Enrichment(
+                sentiment=labels[i],
+                sentiment_score=round(scores[i], 4),
+                topics=tuple(topics[i]),
+                aspects=tuple(aspects[i]),
+                flags=flags[i],
+                model_version=self._version,
+            )
+            for i in range(len(texts))
+        ]
+
+    # -- topics -----------------------------------------------------------------------------
+
+    def _topics(self, batch: Batch, texts: Sequence[str], proba: Float64) -> list[list[TopicHit]]:
+        """Decide the topics of every message and give each the sentiment of its clauses."""
+        readings = batch.readings
+        chosen: list[dict[str, float]] = [{} for _ in texts]
+        if self.topic_model is not None and self._model_topics:
+            topic_proba, decided = self.topic_model.decide_batch(batch)
+            for k, topic in self._model_topics:
+                for i in np.flatnonzero(decided[:, k]).tolist():
+                    chosen[i][topic] = float(topic_proba[i, k])
+        for i, reading in enumerate(readings):
+            counts: dict[str, int] = {}
+            for match in reading.topics:
+                if match.topic in self._seed_topics:
+                    counts[match.topic] = counts.get(match.topic, 0) + 1
+            for topic, n in counts.items():
+                chosen[i][topic] = 1 - 0.3**n
+
+        rows: list[tuple[int, int]] = []
+        row_of: dict[tuple[int, int], int] = {}
+        pending: list[_Pending] = []
+        for i, found in enumerate(chosen):
+            if not found:
+                continue
+            reading = readings[i]
+            n_clauses = len(reading.view.clauses)
+            clause_of = reading.view.clause_of
+            for topic, score in found.items():
+                places: list[int] = []
+                if n_clauses > 1:  # else the clause is the message
+                    places = sorted(
+                        {clause_of[m.first] for m in reading.topics if m.topic == topic}
+                    )
+                # a topic the model found without a keyword takes the message's sentiment
+                pending.append(_Pending(i, topic, score, tuple(_row(rows, row_of, i, places))))
+
+        out: list[list[TopicHit]] = [[] for _ in texts]
+        if not pending:
+            return out
+        messages = np.fromiter((p.message for p in pending), dtype=np.int64, count=len(pending))
+        mixed = proba[messages].copy()  # a topic of a one-clause message: the message's
+        placed = [k for k, p in enumerate(pending) if p.clauses]
+        if placed:
+            clause_sentiment = self._clause_proba(batch, rows)
+            owner = np.repeat(np.arange(len(placed)), [len(pending[k].clauses) for k in placed])
+            ids = np.fromiter((c for k in placed for c in pending[k].clauses), dtype=np.int64)
+            own = np.zeros((len(placed), 3))
+            np.add.at(own, owner, clause_sentiment[ids])
+            own /= np.bincount(owner, minlength=len(placed))[:, None]
+            blend = CLAUSE_WEIGHT * own + (1.0 - CLAUSE_WEIGHT) * proba[messages[placed]]
+            if POLAR_CLAUSE is not None:
+                # a clause that clearly says something keeps its own verdict
+                polar = (own.argmax(axis=1) != 1) & (own.max(axis=1) >= POLAR_CLAUSE)
+                blend[polar] = own[polar]
+            mixed[placed] = blend
+        for item, k in zip(pending, mixed.argmax(axis=1).tolist(), strict=True):
+            out[item.message].append(TopicHit(item.topic, round(item.score, 4), SENTIMENTS[k]))
+        for hits in out:
+            hits.sort(key=lambda h: -h.score)
+        return out
+
+    def _clause_batch(self, batch: Batch, clauses: Sequence[tuple[int, int]]) -> Batch:
+        texts = []
+        for i, k in clauses:
+            view = batch.readings[i].view
+            clause = view.clauses[k]
+            start, end = view.span(clause.first, clause.last)
+            texts.append(view.text[start:end])
+        return Batch([tokenize(t) for t in texts], batch.readings, clauses)
+
+    def _clause_proba(self, batch: Batch, rows: Sequence[tuple[int, int]]) -> Float64:
+        clause_batch = self._clause_batch(batch, rows)
+        if isinstance(self.sentiment, SentimentModel):
+            return self.sentiment.proba_batch(clause_batch)
+        texts = [" ".join(tokens) for tokens in clause_batch.tokens]
+        return self.sentiment.predict_proba(texts)
+
+    # -- flags ------------------------------------------------------------------------------
+
+    def _flags(
+        self,
+        batch: Batch,
+        labels: Sequence[str],
+        scores: Sequence[float],
+        topics: Sequence[Sequence[TopicHit]],
+    ) -> list[tuple[Flag, ...]]:
+        readings: Sequence[Reading] = batch.readings
+        found: list[set[str]] = []
+        if self.flag_model is not None:
+            _, decided = self.flag_model.decide_batch(batch)
+            names = self.flag_model.labels
+            found = [{names[k] for k in np.flatnonzero(row)} for row in decided]
+        else:  # the rule decision of the baseline, on this model's sentiment
+            found = [
+                set(
+                    detect_flags(
+                        r.view,
+                        labels[i],  # type: ignore[arg-type]
+                        scores[i],
+                        self.reader.flag_rules,
                     )
                 )
-
-        out = []
-        for i, view in enumerate(views):
-            flags = detect_flags(view, labels[i], scores[i], self.flag_rules, flag_matches[i])
-            out.append(
-                Enrichment(
-                    sentiment=labels[i],
-                    sentiment_score=round(scores[i], 4),
-                    topics=tuple(topics[i]),
-                    aspects=tuple(aspects[i]),
-                    flags=flags,
-                    model_version=self._version,
-                )
-            )
+                for i, r in enumerate(readings)
+            ]
+        urgent_topics = self.taxonomy.urgent
+        out: list[tuple[Flag, ...]] = []
+        for i, flags in enumerate(found):
+            if "complaint" in flags and any(t.topic in urgent_topics for t in topics[i]):
+                flags.add("urgent")
+            out.append(tuple(f for f in FLAGS if f in flags))
         return out
+
+
+def _row(
+    rows: list[tuple[int, int]], row_of: dict[tuple[int, int], int], i: int, places: Sequence[int]
+) -> list[int]:
+    """The clause rows of message ``i``'s clauses ``places`` (added on first use)."""
+    out = []
+    for k in places:
+        key = (i, k)
+        if key not in row_of:
+            row_of[key] = len(rows)
+            rows.append(key)
+        out.append(row_of[key])
+    return out
 
 
 # -- factories for nlp.enrichers -------------------------------------------------------------
 
 
-def resolve_models(model_path: str | None) -> tuple[Path, list[Path]]:
-    """Pick the sentiment artifact and the aspect artifacts for ``model_path``.
+@dataclass(frozen=True)
+class ModelPaths:
+    """The artifacts a fast enricher loads."""
+
+    sentiment: Path
+    topics: Path | None
+    flags: Path | None
+    aspects: tuple[Path, ...]
+
+
+def resolve_models(model_path: str | None) -> ModelPaths:
+    """Pick the artifacts for ``model_path``.
 
     ``model_path`` is a directory of artifacts (the ``--out`` of ``voc train``; default the
-    packaged ``nlp/models``) whose newest sentiment artifact and newest artifact of each
-    aspect model name are used; or a single sentiment artifact directory, used with the
-    packaged aspect models.
+    packaged ``nlp/models``) or one artifact directory. Of each kind (sentiment, topics,
+    flags) the newest artifact there is used, else the packaged one; the aspect models are
+    the newest of each name there, or the packaged ones when it holds none.
     """
     directory = Path(model_path) if model_path else MODELS_DIR
-    found = find_artifacts(directory)
-    manifests = [(read_manifest(p), p) for p in found]
-    sentiment = [(m, p) for m, p in manifests if m.kind == "sentiment"]
-    if not sentiment:
+    found = [(read_manifest(p), p) for p in find_artifacts(directory)]
+    if not found:
+        msg = f"no model artifact in {directory}; train one with `voc train`"
+        raise ModelError(msg)
+    packaged = (
+        [(read_manifest(p), p) for p in find_artifacts(MODELS_DIR)] if MODELS_DIR.is_dir() else []
+    )
+
+    def newest(kind: str, name: str | None = None) -> Path | None:
+        for pool in (found, packaged):
+            matching = [
+                (m, p) for m, p in pool if m.kind == kind and (name is None or m.name == name)
+            ]
+            if matching:
+                return max(matching, key=lambda mp: version_key(mp[0]))[1]
+        return None
+
+    sentiment = newest("sentiment")
+    if sentiment is None:
         msg = f"no sentiment artifact in {directory}; train one with `voc train sentiment`"
         raise ModelError(msg)
-    chosen = max(sentiment, key=lambda mp: version_key(mp[0]))[1]
-    if found == [directory]:  # one artifact directory: add the packaged aspect models
-        return chosen, packaged_aspects()
-    return chosen, _newest_aspects([p for m, p in manifests if m.kind == "aspects"])
+    own_aspects = [p for m, p in found if m.kind == "aspects"]
+    aspects = _newest_aspects(own_aspects) if own_aspects else packaged_aspects()
+    return ModelPaths(
+        sentiment,
+        newest("labels", "topics-fast") or _task(found, "topics") or _task(packaged, "topics"),
+        newest("labels", "flags-fast") or _task(found, "flags") or _task(packaged, "flags"),
+        tuple(aspects),
+    )
+
+
+def _task(pool: Sequence[tuple[Any, Path]], task: str) -> Path | None:
+    """The newest label artifact of ``task`` (whatever its name) in ``pool``."""
+    matching = [(m, p) for m, p in pool if m.kind == "labels" and m.labels.get("task") == task]
+    return max(matching, key=lambda mp: version_key(mp[0]))[1] if matching else None
 
 
 def _newest_aspects(paths: Sequence[Path]) -> list[Path]:
@@ -246,18 +360,27 @@ def packaged_aspects() -> list[Path]:
     return _newest_aspects(find_artifacts(MODELS_DIR, "aspects"))
 
 
+def packaged_labels(task: str) -> Path | None:
+    """The newest packaged label artifact of ``task`` (topics or flags), if any."""
+    if not MODELS_DIR.is_dir():
+        return None
+    return _task([(read_manifest(p), p) for p in find_artifacts(MODELS_DIR, "labels")], task)
+
+
 def build_fast(*, model_path: str | None, taxonomy_path: Path | None) -> FastEnricher:
     """Load the fast models (see :func:`resolve_models`) and the taxonomy; used at worker start."""
-    sentiment_path, aspect_paths = resolve_models(model_path)
+    paths = resolve_models(model_path)
     return FastEnricher(
-        SentimentModel.load(sentiment_path),
-        [AspectModel.load(p) for p in aspect_paths],
+        SentimentModel.load(paths.sentiment),
+        [AspectModel.load(p) for p in paths.aspects],
         load_taxonomy(taxonomy_path),
+        topics=LabelModel.load(paths.topics) if paths.topics else None,
+        flags=LabelModel.load(paths.flags) if paths.flags else None,
     )
 
 
 def build_transformer(*, model_path: str | None, taxonomy_path: Path | None) -> FastEnricher:
-    """Load a Hugging Face sentiment model plus the packaged aspect models and the taxonomy.
+    """Load a Hugging Face sentiment model plus the packaged fast models and the taxonomy.
 
     ``model_path`` is a local directory or a hub id, optionally followed by ``|`` and a label
     map: ``"org/model|0:negative,1:neutral,2:positive"``. The device is chosen automatically.
@@ -270,9 +393,12 @@ def build_transformer(*, model_path: str | None, taxonomy_path: Path | None) -> 
     name, _, labels = model_path.partition("|")
     label_map = parse_label_map(labels) if labels else None
     sentiment = TransformerSentiment.load(name.strip(), label_map=label_map)
+    topics, flags = packaged_labels("topics"), packaged_labels("flags")
     return FastEnricher(
         sentiment,
         [AspectModel.load(p) for p in packaged_aspects()],
         load_taxonomy(taxonomy_path),
+        topics=LabelModel.load(topics) if topics else None,
+        flags=LabelModel.load(flags) if flags else None,
         prefix="transformer",
     )

@@ -1,12 +1,21 @@
 """Sparse n-gram features for the fast models, computed on whole batches.
 
-A :class:`Featurizer` turns tokenized, normalized texts into a row-normalized tf-idf
-matrix (``scipy.sparse.csr_matrix``) of four views:
+A :class:`Featurizer` turns tokenized, normalized texts into a sparse matrix
+(``scipy.sparse.csr_matrix``) of:
 
 - syllable uni- (and bi-, tri-) grams of the text as written (Vietnamese words are often
   two or three syllables, so syllable bigrams carry most of the word information);
-- the same n-grams of its *fold*: diacritics removed and ``đ`` -> ``d``, so that a message
-  typed without tone marks shares features with the same words typed with them.
+- the same n-grams of its *fold*: diacritics removed and ``đ`` -> ``d`` by
+  :func:`nlp.normalize.strip_diacritics` (the one fold that also serves the search column
+  and the detectors), so that a message typed without tone marks shares features with the
+  same words typed with them;
+
+  (these two views form one l2-normalized tf-idf block)
+
+- *markers*: named binary features a rule computed for the message (its source, its shape,
+  what the sentiment lexicon, the taxonomy seeds and the flag cues read in it: see
+  :mod:`nlp.cues`), one column each, with the value 1 and outside the l2 norm, so a model
+  can learn how much to trust each rule on any wording.
 
 Only the tokenizing and one dictionary lookup per token run in Python; n-gram keys are built
 and matched with numpy on the whole batch (``searchsorted`` on sorted integer keys), which is
@@ -18,17 +27,16 @@ featurizer is saved and loaded without pickles (:meth:`Featurizer.to_arrays`,
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from nlp.normalize import strip_diacritics
 from schemas.errors import ModelError
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -47,30 +55,6 @@ def tokenize(text: str) -> list[str]:
     return TOKEN_RE.findall(text)
 
 
-@cache
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in range(0xC0, 0x2000):
-        char = chr(code)
-        base = unicodedata.normalize("NFD", char)[0]
-        if base != char and base.isascii() and base.isalpha():
-            table[code] = base
-    table[ord("đ")] = "d"
-    table[ord("Đ")] = "D"
-    return table
-
-
-def fold(text: str) -> str:
-    """Remove Vietnamese diacritics (tone and vowel marks, ``đ`` -> ``d``) from ``text``.
-
-    The feature view that makes a model robust to text typed without diacritics.
-
-    >>> fold("Điện thoại dùng được")
-    'Dien thoai dung duoc'
-    """
-    return text.translate(_fold_table())
-
-
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
     """How texts become features; saved in every artifact's manifest."""
@@ -81,6 +65,8 @@ class FeatureSpec:
     """Add the n-grams of the diacritics-free fold of each text."""
     min_df: int = 2
     """Keep an n-gram only if at least this many training texts contain it."""
+    markers: tuple[str, ...] = ()
+    """Families of marker features the model reads (:data:`nlp.cues.MARKER_FAMILIES`)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.ngram_max <= 3:
@@ -89,10 +75,13 @@ class FeatureSpec:
         if self.min_df < 1:
             msg = f"FeatureSpec.min_df must be >= 1, got {self.min_df}"
             raise ModelError(msg)
+        object.__setattr__(self, "markers", tuple(self.markers))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as plain JSON values."""
-        return asdict(self)
+        data = asdict(self)
+        data["markers"] = list(self.markers)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
@@ -108,9 +97,11 @@ _VIEWS = ("word", "fold")
 
 
 class Featurizer:
-    """Maps token lists to l2-normalized tf-idf rows over a fixed n-gram vocabulary.
+    """Maps token lists (and marker lists) to rows over a fixed vocabulary.
 
-    Build one with :meth:`fit` on training texts; it then only reads its arrays.
+    The n-gram block of a row is l2-normalized tf-idf; each marker the featurizer knows adds
+    a column of value 1 after it. Build one with :meth:`fit` on training texts; it then only
+    reads its arrays.
     """
 
     def __init__(
@@ -120,6 +111,7 @@ class Featurizer:
         fold_of: IntArray,
         columns: dict[str, IntArray],
         idf: FloatArray,
+        markers: Sequence[str] = (),
     ) -> None:
         self.spec = spec
         self.lexicon = list(lexicon)
@@ -130,6 +122,9 @@ class Featurizer:
         integer keys of kept n-grams (``keys_{view}_{n}``) and their first column
         (``offset_{view}_{n}``, a one-element array)."""
         self.idf = idf
+        self.markers = tuple(markers)
+        """Marker names, in column order after the n-gram columns."""
+        self._marker_column = {m: int(idf.shape[0]) + k for k, m in enumerate(self.markers)}
         if len(self.lexicon) != len(self.fold_of):
             msg = (
                 f"featurizer lexicon has {len(self.lexicon)} tokens but fold map has "
@@ -138,26 +133,41 @@ class Featurizer:
             raise ModelError(msg)
 
     @property
+    def n_ngrams(self) -> int:
+        """Number of n-gram columns (the tf-idf block)."""
+        return int(self.idf.shape[0])
+
+    @property
     def n_features(self) -> int:
         """Number of columns of the matrices :meth:`transform` returns."""
-        return int(self.idf.shape[0])
+        return self.n_ngrams + len(self.markers)
 
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, token_lists: Sequence[Sequence[str]], spec: FeatureSpec) -> Featurizer:
-        """Build the vocabulary and idf weights from training texts (already tokenized)."""
+    def fit(
+        cls,
+        token_lists: Sequence[Sequence[str]],
+        spec: FeatureSpec,
+        marker_lists: Sequence[Sequence[str]] | None = None,
+    ) -> Featurizer:
+        """Build the vocabulary and idf weights from training texts (already tokenized).
+
+        Every marker of ``marker_lists`` (one list per text) gets a column, in sorted order.
+        """
         index: dict[str, int] = {}
         for tokens in token_lists:
             for token in tokens:
                 if token not in index:
                     index[token] = len(index)
         for token in list(index):
-            folded = fold(token)
+            folded = strip_diacritics(token)
             if folded not in index:
                 index[folded] = len(index)
         lexicon = list(index)
-        fold_of = np.fromiter((index[fold(t)] for t in lexicon), dtype=np.int64, count=len(index))
+        fold_of = np.fromiter(
+            (index[strip_diacritics(t)] for t in lexicon), dtype=np.int64, count=len(index)
+        )
         n_tokens = len(lexicon)
 
         counters = {(view, n): Counter[int]() for view in _VIEWS for n in range(1, 4)}
@@ -191,8 +201,9 @@ class Featurizer:
         counts = featurizer.transform(token_lists, weighted=False)
         df = np.bincount(counts.indices, minlength=next_column)
         n_docs = len(token_lists)
-        featurizer.idf = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
-        return featurizer
+        idf = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+        markers = sorted({m for found in marker_lists or () for m in found})
+        return cls(spec, lexicon, fold_of, columns, idf, markers)
 
     @staticmethod
     def _views(spec: FeatureSpec) -> tuple[str, ...]:
@@ -211,9 +222,17 @@ class Featurizer:
         return np.array(ids, dtype=np.int64), np.array(lengths, dtype=np.int64)
 
     def transform(
-        self, token_lists: Sequence[Sequence[str]], *, weighted: bool = True
+        self,
+        token_lists: Sequence[Sequence[str]],
+        marker_lists: Sequence[Sequence[str]] | None = None,
+        *,
+        weighted: bool = True,
     ) -> sp.csr_matrix:
-        """Return one l2-normalized tf-idf row per token list (binary counts if not weighted)."""
+        """Return one row per token list: l2-normalized tf-idf n-grams, then its markers.
+
+        Without ``weighted``, the n-gram block holds binary counts. Markers the featurizer
+        does not know are ignored.
+        """
         n_docs = len(token_lists)
         ids, lengths = self.token_ids(token_lists)
         doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
@@ -246,6 +265,10 @@ class Featurizer:
                 cols.append(np.where(hit, pos + offset, -1))
                 docs.append(doc[: len(doc) - n + 1])
 
+        if marker_lists is not None and self.markers:
+            marker_rows, marker_cols = self._marker_entries(marker_lists)
+            cols.append(marker_cols)
+            docs.append(marker_rows)
         col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
         row = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
         keep = col >= 0
@@ -256,16 +279,32 @@ class Featurizer:
             first[1:] = flat[1:] != flat[:-1]
             flat = flat[first]
         rows = flat // n_features
-        columns = (flat % n_features).astype(np.int32)
+        columns = flat % n_features
+        ngram = columns < self.n_ngrams
+        data = np.ones(len(columns), dtype=np.float32)
+        if weighted:
+            safe = np.minimum(columns, max(self.n_ngrams - 1, 0))
+            idf = self.idf if self.n_ngrams else np.zeros(1, dtype=np.float32)
+            weights = np.where(ngram, idf[safe], 0.0)
+            norms = np.sqrt(np.bincount(rows, weights=np.square(weights, dtype=np.float64)))
+            scaled = weights / np.maximum(norms[rows], 1e-12)
+            data = np.where(ngram, scaled, 1.0).astype(np.float32)
         indptr = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
-        if weighted:
-            data = self.idf[columns]
-            norms = np.sqrt(np.bincount(rows, weights=np.square(data, dtype=np.float64)))
-            data = (data / norms[rows]).astype(np.float32)
-        else:
-            data = np.ones(len(columns), dtype=np.float32)
-        return sp.csr_matrix((data, columns, indptr), shape=(n_docs, n_features))
+        return sp.csr_matrix((data, columns.astype(np.int32), indptr), shape=(n_docs, n_features))
+
+    def _marker_entries(self, marker_lists: Sequence[Sequence[str]]) -> tuple[IntArray, IntArray]:
+        """(row, column) of every known marker of every row."""
+        get = self._marker_column.get
+        rows: list[int] = []
+        columns: list[int] = []
+        for i, found in enumerate(marker_lists):
+            for marker in found:
+                column = get(marker)
+                if column is not None:
+                    rows.append(i)
+                    columns.append(column)
+        return np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64)
 
     def _fold_unknown(
         self, token_lists: Sequence[Sequence[str]], ids: IntArray, fold_ids: IntArray
@@ -275,19 +314,20 @@ class Featurizer:
         flat = [t for tokens in token_lists for t in tokens]
         out = fold_ids.copy()
         for position in np.flatnonzero(ids < 0).tolist():
-            out[position] = get(fold(flat[position]), -1)
+            out[position] = get(strip_diacritics(flat[position]), -1)
         return out
 
     # -- storage ----------------------------------------------------------------------------
 
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
-        """All tables as named numpy arrays (the lexicon as newline-separated UTF-8 bytes)."""
-        blob = "\n".join(self.lexicon).encode("utf-8")
+        """All tables as named numpy arrays (lexicon and markers as newline-separated UTF-8)."""
         arrays: dict[str, npt.NDArray[Any]] = {
-            "lexicon_utf8": np.frombuffer(blob, dtype=np.uint8).copy(),
+            "lexicon_utf8": _utf8_lines(self.lexicon),
             "fold_of": self.fold_of.astype(np.int32),
             "idf": self.idf.astype(np.float32),
         }
+        if self.markers:
+            arrays["markers_utf8"] = _utf8_lines(self.markers)
         for name, table in self._columns.items():
             arrays[f"col_{name}"] = table
         return arrays
@@ -296,8 +336,8 @@ class Featurizer:
     def from_arrays(cls, spec: FeatureSpec, arrays: dict[str, npt.NDArray[Any]]) -> Featurizer:
         """Rebuild a featurizer saved by :meth:`to_arrays`."""
         try:
-            text = arrays["lexicon_utf8"].astype(np.uint8).tobytes().decode("utf-8")
-            lexicon = text.split("\n") if text else []
+            lexicon = _lines_utf8(arrays["lexicon_utf8"])
+            markers = _lines_utf8(arrays["markers_utf8"]) if "markers_utf8" in arrays else []
             columns = {
                 name[len("col_") :]: np.asarray(table, dtype=np.int64)
                 for name, table in arrays.items()
@@ -312,7 +352,16 @@ class Featurizer:
             if f"uni_{view}" not in columns:
                 msg = f"featurizer arrays lack the column table uni_{view}"
                 raise ModelError(msg)
-        return cls(spec, lexicon, fold_of, columns, idf)
+        return cls(spec, lexicon, fold_of, columns, idf, markers)
+
+
+def _utf8_lines(lines: Sequence[str]) -> npt.NDArray[np.uint8]:
+    return np.frombuffer("\n".join(lines).encode("utf-8"), dtype=np.uint8).copy()
+
+
+def _lines_utf8(array: npt.NDArray[Any]) -> list[str]:
+    text = array.astype(np.uint8).tobytes().decode("utf-8")
+    return text.split("\n") if text else []
 
 
 def _ngram_keys(seq: IntArray, n: int, base: int) -> IntArray:

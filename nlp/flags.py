@@ -2,10 +2,11 @@
 
 The cues live in ``nlp/resources/flags.yaml`` (phrases matched like taxonomy keywords,
 regular expressions tried on the text without diacritics); its header says how each flag is
-decided. :func:`detect_flags` works on a normalized text, or a :class:`nlp.rules.TextView`
-of it, plus the message's sentiment from any scorer, so trained enrichers reuse it.
-:func:`rating_mismatch` compares a star rating with the text's sentiment; the flow calls it
-because ``enrich_batch`` sees only texts.
+decided. :func:`cue_flags` gives the flags whose cues a message holds: the trained flag
+model (:mod:`nlp.labels`) reads them as evidence beside the words. :func:`detect_flags` is
+the rule decision of the ``baseline`` enricher: the cues, plus the message's sentiment from
+the lexicon. :func:`rating_mismatch` compares a star rating with what the text says; the
+flow calls it because it has the stars.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from nlp.rules import PhraseIndex, TextView, read_view
 from nlp.types import FLAGS, Flag, Sentiment
 from schemas.errors import ConfigError, SchemaError
 
-__all__ = ["FlagRules", "detect_flags", "load_flag_rules", "rating_mismatch"]
+__all__ = ["FlagRules", "cue_flags", "detect_flags", "load_flag_rules", "rating_mismatch"]
 
 _RULE_FLAGS: tuple[Flag, ...] = ("complaint", "question", "praise", "churn_risk", "urgent")
 _KEYS = frozenset({"phrases", "exclude", "patterns", "min_probability"})
@@ -47,20 +48,15 @@ class FlagRules:
     source: str
 
 
-def detect_flags(
-    text: str | TextView,
-    sentiment: Sentiment,
-    probability: float,
-    rules: FlagRules | None = None,
+def cue_flags(
+    view: TextView,
+    rules: FlagRules,
     matches: Sequence[tuple[int, int, tuple[Flag, bool]]] | None = None,
-) -> tuple[Flag, ...]:
-    """Return the flags of one normalized message (not ``rating_mismatch``), in ``FLAGS`` order.
+) -> set[Flag]:
+    """Flags whose cues a message holds: phrases no exclusion cancels, patterns, "?", "!!!".
 
-    ``sentiment`` and ``probability`` are the message's label and its probability from
-    whichever scorer the enricher uses.
+    ``matches``: those of :attr:`FlagRules.entries` in the view, if already found.
     """
-    rules = rules or load_flag_rules()
-    view = text if isinstance(text, TextView) else read_view(text)
     if matches is None:
         matches = rules.phrases.find_tuples(view)
     found: set[Flag] = set()
@@ -84,6 +80,26 @@ def detect_flags(
         found.add("question")
     if "!!!" in view.text and rules.urgent_bangs:
         found.add("urgent")
+    return found
+
+
+def detect_flags(
+    text: str | TextView,
+    sentiment: Sentiment,
+    probability: float,
+    rules: FlagRules | None = None,
+    matches: Sequence[tuple[int, int, tuple[Flag, bool]]] | None = None,
+) -> tuple[Flag, ...]:
+    """Return the baseline's rule flags of one normalized message, in ``FLAGS`` order.
+
+    ``rating_mismatch`` is left to :func:`rating_mismatch`.
+
+    ``sentiment`` and ``probability`` are the message's label and its probability from
+    the lexicon: a confident negative is a complaint, a confident positive praise.
+    """
+    rules = rules or load_flag_rules()
+    view = text if isinstance(text, TextView) else read_view(text)
+    found = cue_flags(view, rules, matches)
     if sentiment == "negative" and probability >= rules.complaint_probability:
         found.add("complaint")
     if "praise" in found and sentiment != "positive":
@@ -93,22 +109,20 @@ def detect_flags(
     return tuple(f for f in FLAGS if f in found)
 
 
-def rating_mismatch(
-    rating: int | None, sentiment: str, score: float, *, threshold: float = 0.7
-) -> bool:
-    """Whether a star rating contradicts a confident text sentiment.
+def rating_mismatch(rating: int | None, sentiment: str, flags: Sequence[str] = ()) -> bool:
+    """Whether a star rating contradicts what the text says.
 
-    True for 4-5 stars with a negative text, or 1-2 stars with a positive text, when the
-    text's probability ``score`` is at least ``threshold``. No rating, 3 stars or a neutral
-    text never mismatch.
+    4-5 stars on a negative text, 1-2 stars on a positive one, however sure the model is:
+    the text's sentiment is read without the stars, so a 5-star complaint and a 1-star
+    praise are caught. No rating, 3 stars and a neutral text never mismatch. ``flags`` is
+    accepted for callers that have them; the decision does not use them (a mixed review
+    with a complaint and praise under 5 stars is not a contradiction).
     """
     if rating is None:
         return False
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         msg = f"rating must be an integer from 1 to 5 or None, got {rating!r}"
         raise SchemaError(msg)
-    if score < threshold:
-        return False
     return (rating >= 4 and sentiment == "negative") or (rating <= 2 and sentiment == "positive")
 
 

@@ -27,7 +27,9 @@ Kinds and how each is recognised (tables in ``nlp/resources/pii.yaml``):
 ``card``
     13-19 digits passing the Luhn check, whole or in groups of four (or 4-6-5); after a card
     word ("thẻ", "số thẻ", "visa", "card") such a number is a card even when the Luhn check
-    fails, and a card even when a bank is named nearer ("thẻ Vietcombank 4532 ...").
+    fails, and a card even when a bank is named nearer ("thẻ Vietcombank 4532 ..."); grouped
+    like a card (4-4-4-4, 4-6-5), with a card network's prefix and passing the check, it is a
+    card near an account word too.
 ``address``
     A house number followed by a street name and/or administrative units ("12A Nguyễn Trãi,
     P.2, Q.5, TP.HCM", "số 45 ngõ 12 phố Huế", "hẻm 123/4 Lê Văn Sỹ", "kiệt 25 Hoàng
@@ -766,6 +768,11 @@ def _contexts_by_distance(
     return [kind for _, kind in sorted(ranked)]
 
 
+_CARD_PREFIXES = ("2", "3", "4", "5", "6", "9704")
+"""First digits of card networks: Mastercard 2/5, Amex, JCB and Diners 3, Visa 4, UnionPay and
+Discover 6, NAPAS 9704."""
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, char in enumerate(reversed(digits)):
@@ -868,6 +875,16 @@ def _classify(
         if kind == "id_number" and n in (9, 12):
             return "id_number"
         if kind == "bank_account" and 6 <= n <= 19:
+            if (
+                len(sub) > 1
+                and 15 <= n <= 19
+                and digits.startswith(_CARD_PREFIXES)
+                and _card_grouping(sub)
+                and _luhn(digits)
+            ):
+                # written like a card, a card network's prefix, passing the check:
+                # "so tk 8649..., 9704 0555 ..." (an account grouped in fours stays one)
+                return "card"
             return "bank_account"
         if kind == "phone" and _phone_ok(text, sub, digits, tables, lenient=True):
             return "phone"

@@ -21,9 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import yaml
+
+from nlp._tables import resource_path
 from nlp.normalize import strip_diacritics
+from schemas.errors import ConfigError
 
 __all__ = [
     "Clause",
@@ -31,6 +37,7 @@ __all__ = [
     "PhraseMatch",
     "TextView",
     "canonical",
+    "clause_words",
     "leftmost_longest",
     "read_view",
 ]
@@ -189,6 +196,32 @@ class TextView:
             starts.append(position)
             position += len(tokens[len(starts) - 1])
         return starts[first], starts[last - 1] + len(tokens[last - 1])
+
+
+def clause_words(path: Path | None = None) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The contrast words and question words of ``sentiment_rules.yaml`` (packaged: cached)."""
+    if path is None:
+        return _packaged_clause_words()
+    return _read_clause_words(path)
+
+
+@lru_cache(maxsize=1)
+def _packaged_clause_words() -> tuple[tuple[str, ...], frozenset[str]]:
+    return _read_clause_words(resource_path("sentiment_rules.yaml"))
+
+
+def _read_clause_words(source: Path) -> tuple[tuple[str, ...], frozenset[str]]:
+    try:
+        rules = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        msg = f"cannot read clause rules from {source}: {exc}"
+        raise ConfigError(msg) from exc
+    contrast = rules.get("contrast", [])
+    questions = rules.get("question_words", [])
+    if not isinstance(contrast, list) or not isinstance(questions, list):
+        msg = f"{source}: contrast and question_words must be lists of words"
+        raise ConfigError(msg)
+    return tuple(str(w) for w in contrast), frozenset(str(w) for w in questions)
 
 
 def read_view(text: str) -> TextView:

@@ -1,13 +1,18 @@
 """The user-editable taxonomy of customer-experience topics, and the sentiment per topic.
 
 ``nlp/resources/taxonomy.yaml`` lists topics (delivery, packaging, product_quality, price,
-promotion, customer_service, payment, refund_return, warranty, app_website, authenticity)
-with labels, a description and keyword phrases; its header says how to add a topic.
+promotion, customer_service, payment, refund_return, warranty, app_website, authenticity,
+account_security, product_safety) with labels, a description, keyword phrases, *generic*
+cues and the ``urgent`` mark; its header says how to add a topic.
 :func:`load_taxonomy` validates the file (a :class:`ConfigError` names the file, the topic
 and the problem) and compiles it; :meth:`Taxonomy.match` finds the topics of a normalized
 text with the spans of their keywords. Matching is on whole words, on the normalized text,
 and accent-insensitive only for words typed without diacritics (see :mod:`nlp.rules`):
 "giao hang" matches "giao hàng", while "lời" in "trả lời" does not match "lỗi".
+
+A generic cue goes to what it is about: it counts for its topic only when no keyword of
+another topic sits in the same clause, so "lỗi" is product_quality in "áo bị lỗi" but not
+in "thanh toán bị lỗi" (payment) or "app báo lỗi" (app_website).
 
 :func:`topic_hits` gives each matched topic the sentiment of the clauses its keywords sit
 in. It takes signed clause polarities in [-1, 1] from any scorer: the lexicon of
@@ -27,7 +32,7 @@ from typing import Any
 import yaml
 
 from nlp._tables import resource_path
-from nlp.rules import PhraseIndex, TextView, read_view
+from nlp.rules import PhraseIndex, TextView, clause_words, read_view
 from nlp.types import Sentiment, TopicHit
 from schemas.errors import ConfigError
 
@@ -40,7 +45,13 @@ __all__ = [
 ]
 
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*")
-_TOPIC_KEYS = frozenset({"id", "label_vi", "label_en", "description", "keywords", "exclude"})
+_TOPIC_KEYS = frozenset(
+    {"id", "label_vi", "label_en", "description", "keywords", "generic", "exclude", "urgent"}
+)
+
+KEYWORD, EXCLUDE, GENERIC, CONTRAST = 0, 1, 2, 3
+"""Kinds of taxonomy phrases in :attr:`Taxonomy.entries` (CONTRAST: a contrast word of
+``sentiment_rules.yaml``, in the taxonomy's own index only, to cut clauses)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,10 @@ class Topic:
     description: str
     keywords: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    generic: tuple[str, ...] = ()
+    """Cues that count only when no keyword of another topic is in the same clause."""
+    urgent: bool = False
+    """A message reporting a problem about this topic is urgent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +80,8 @@ class TopicMatch:
     phrase: str
     first: int
     last: int
+    generic: bool = False
+    """Found by a generic cue of the topic (no other topic's keyword in its clause)."""
 
 
 class Taxonomy:
@@ -76,13 +93,18 @@ class Taxonomy:
         self.digest = digest
         """SHA-256 of the file's bytes."""
         self._by_id = {t.id: t for t in self.topics}
-        entries: list[tuple[str, tuple[str, bool]]] = []
+        entries: list[tuple[str, tuple[str, int]]] = []
         for topic in self.topics:
-            entries += [(k, (topic.id, False)) for k in topic.keywords]
-            entries += [(k, (topic.id, True)) for k in topic.exclude]
-        self.entries: tuple[tuple[str, tuple[str, bool]], ...] = tuple(entries)
-        """(phrase, (topic id, is an exclusion)) of every keyword, for a shared index."""
-        self._index: PhraseIndex[tuple[str, bool]] = PhraseIndex(self.entries)
+            entries += [(k, (topic.id, KEYWORD)) for k in topic.keywords]
+            entries += [(k, (topic.id, GENERIC)) for k in topic.generic]
+            entries += [(k, (topic.id, EXCLUDE)) for k in topic.exclude]
+        self.entries: tuple[tuple[str, tuple[str, int]], ...] = tuple(entries)
+        """(phrase, (topic id, KEYWORD / GENERIC / EXCLUDE)) of every phrase, for a shared
+        index."""
+        contrast = [(w, ("", CONTRAST)) for w in clause_words()[0]]
+        self._index: PhraseIndex[tuple[str, int]] = PhraseIndex([*self.entries, *contrast])
+        self.urgent = frozenset(t.id for t in self.topics if t.urgent)
+        """Ids of the topics marked ``urgent``."""
 
     @property
     def short_hash(self) -> str:
@@ -104,23 +126,38 @@ class Taxonomy:
     def match_view(
         self,
         view: TextView,
-        matches: Sequence[tuple[int, int, tuple[str, bool]]] | None = None,
+        matches: Sequence[tuple[int, int, tuple[str, int]]] | None = None,
+        *,
+        spans: bool = True,
     ) -> list[TopicMatch]:
-        """:meth:`match` on a view; ``matches`` of :attr:`entries` if already found."""
-        found = self._index.find_tuples(view) if matches is None else matches
+        """:meth:`match` on a view; ``matches`` of :attr:`entries` if already found.
+
+        Generic cues are resolved by clause: ``view.split`` cuts the clauses (at punctuation
+        only, if the caller has not split the view yet). Without ``spans`` the matches carry
+        their tokens only (``start``, ``end`` -1, ``phrase`` empty): cheaper, for callers
+        that do not show them.
+        """
+        found: Sequence[tuple[int, int, tuple[str, int]]]
+        if matches is None:
+            found = self._index.find_tuples(view)
+            contrast = [first for first, _, (_, kind) in found if kind == CONTRAST]
+            if contrast:
+                view.split(contrast)
+        else:
+            found = matches
         if not found:
             return []
         excluded: dict[str, list[tuple[int, int]]] = {}
-        keywords: list[tuple[int, int, str]] = []
-        for first, last, (topic, is_exclusion) in found:
-            if is_exclusion:
+        keywords: list[tuple[int, int, str, bool]] = []
+        for first, last, (topic, kind) in found:
+            if kind == EXCLUDE:
                 excluded.setdefault(topic, []).append((first, last))
-            else:
-                keywords.append((first, -last, topic))
+            elif kind != CONTRAST:
+                keywords.append((first, -last, topic, kind == GENERIC))
         keywords.sort()
-        out: list[TopicMatch] = []
+        kept: list[tuple[int, int, str, bool]] = []
         covered: dict[str, int] = {}
-        for first, neg_last, topic in keywords:
+        for first, neg_last, topic, generic in keywords:
             last = -neg_last
             if covered.get(topic, -1) >= last:
                 continue  # inside a longer match of the same topic
@@ -128,9 +165,37 @@ class Taxonomy:
             if blocked and any(first < b and a < last for a, b in blocked):
                 continue
             covered[topic] = last
+            kept.append((first, last, topic, generic))
+        if any(generic for *_, generic in kept):
+            kept = _resolve_generic(view, kept)
+        out: list[TopicMatch] = []
+        for first, last, topic, generic in kept:
+            if not spans:
+                out.append(TopicMatch(topic, -1, -1, "", first, last, generic))
+                continue
             start, end = view.span(first, last)
-            out.append(TopicMatch(topic, start, end, view.text[start:end], first, last))
+            out.append(TopicMatch(topic, start, end, view.text[start:end], first, last, generic))
         return out
+
+
+def _resolve_generic(
+    view: TextView, kept: list[tuple[int, int, str, bool]]
+) -> list[tuple[int, int, str, bool]]:
+    """Drop each generic match whose clause holds a keyword of another topic."""
+    if len(view.clause_of) != len(view):
+        view.split()
+    clause_of = view.clause_of
+    topics_in: dict[int, set[str]] = {}
+    for first, _, topic, generic in kept:
+        if not generic:
+            topics_in.setdefault(clause_of[first], set()).add(topic)
+    out = []
+    for match in kept:
+        first, _, topic, generic = match
+        if generic and topics_in.get(clause_of[first], set()) - {topic}:
+            continue
+        out.append(match)
+    return out
 
 
 def topic_hits(
@@ -249,8 +314,20 @@ def _topic(entry: Any, number: int, path: Path) -> Topic:
         texts[key] = value.strip()
     keywords = _phrases(entry.get("keywords"), "keywords", where, required=True)
     exclude = _phrases(entry.get("exclude", []), "exclude", where, required=False)
+    generic = _phrases(entry.get("generic", []), "generic", where, required=False)
+    urgent = entry.get("urgent", False)
+    if not isinstance(urgent, bool):
+        msg = f"{where}: urgent must be true or false, got {urgent!r}"
+        raise ConfigError(msg)
     return Topic(
-        topic_id, texts["label_vi"], texts["label_en"], texts["description"], keywords, exclude
+        topic_id,
+        texts["label_vi"],
+        texts["label_en"],
+        texts["description"],
+        keywords,
+        exclude,
+        generic,
+        urgent,
     )
 
 

@@ -1,8 +1,10 @@
 """Small typed results of the NLP stage and the protocol every enricher implements.
 
-The flow only knows :class:`Enricher`: ``enrich_batch(texts) -> list[Enrichment]``. The
-rule-and-lexicon baseline, the trained fast model and the transformer backend all sit behind
-it, and every stored row records the ``model_version`` of the enricher that produced it.
+The flow only knows :class:`Enricher`: ``enrich_batch(texts, contexts) -> list[Enrichment]``.
+The rule-and-lexicon baseline, the trained fast model and the transformer backend all sit
+behind it, and every stored row records the ``model_version`` of the enricher that produced
+it. A :class:`MessageContext` tells an enricher what the flow knows about a text besides its
+words: the source (a review, a chat turn, a social post), the product category, the stars.
 """
 
 from __future__ import annotations
@@ -23,6 +25,28 @@ FLAGS: tuple[Flag, ...] = (
     "urgent",
     "rating_mismatch",
 )
+
+
+Source = Literal["review", "chat", "social", "survey"]
+SOURCES: tuple[Source, ...] = ("review", "chat", "social", "survey")
+"""Kinds of feedback a model may calibrate for (``survey``: free-text answers to a survey)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """What is known about a message besides its text; every field may be unknown."""
+
+    source: str | None = None
+    """``review``, ``chat``, ``social`` or ``survey``; other values count as unknown."""
+    category: str | None = None
+    """The product kind the message is about (``fashion``, ``smartphone``, ``travel_hotel``,
+    ...: see ``docs/labelling.md``), from the message's ``category`` attribute or from the
+    brand or product configured to a domain."""
+    rating: int | None = None
+    """Stars of a review, 1-5."""
+
+
+NO_CONTEXT = MessageContext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +89,12 @@ class Enricher(Protocol):
         """Versioned name of the model(s) behind this enricher, stored on every row."""
         ...
 
-    def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
-        """Return one :class:`Enrichment` per text, in order."""
+    def enrich_batch(
+        self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+    ) -> list[Enrichment]:
+        """Return one :class:`Enrichment` per text, in order.
+
+        ``contexts``, when given, holds one :class:`MessageContext` per text; an enricher
+        may ignore it, and must work without it.
+        """
         ...

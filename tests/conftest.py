@@ -13,7 +13,7 @@ import pytest
 
 from flows.clickhouse import close_deferred, connect
 from flows.settings import Settings, load_settings
-from nlp.types import Enrichment, TopicHit
+from nlp.types import Enrichment, MessageContext, TopicHit
 from schemas.migrate import migrate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +82,9 @@ class KeywordEnricher:
 
     version = "test-keywords-1"
 
-    def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
+    def enrich_batch(
+        self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+    ) -> list[Enrichment]:
         out = []
         for text in texts:
             negative = "chậm" in text or "cham" in text

@@ -97,9 +97,9 @@ def test_a_topic_and_sentiment_drill_down_matches_the_report_topic_table(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("--topic", "shipping"), "unknown topic 'shipping'; known: app_website, authenticity, "
-         "customer_service, delivery, packaging, payment, price, product_quality, promotion, "
-         "refund_return, warranty"),
+        (("--topic", "shipping"), "unknown topic 'shipping'; known: account_security, "
+         "app_website, authenticity, customer_service, delivery, packaging, payment, price, "
+         "product_quality, product_safety, promotion, refund_return, warranty"),
         (("--channel", "shoppe"), "unknown channel 'shoppe'; known: facebook, lazada, messenger, "
          "shopee, tiki, tiktok, zalo"),
         (("--brand", "Lumiaa"), "unknown brand 'Lumiaa'; known: Lumia, Sao Mai"),

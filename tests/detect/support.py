@@ -13,7 +13,7 @@ from typing import Any
 
 from flows.detect.phrases import gram_ids, term_ids
 from flows.detect.signals import OTHER, Signal
-from nlp.types import Enrichment, TopicHit
+from nlp.types import Enrichment, MessageContext, TopicHit
 
 #: Minute 0 of the synthetic streams.
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -67,7 +67,9 @@ class TopicEnricher:
 
     version = "test-topics-1"
 
-    def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
+    def enrich_batch(
+        self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+    ) -> list[Enrichment]:
         """One enrichment per text."""
         out = []
         for text in texts:

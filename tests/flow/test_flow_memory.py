@@ -12,7 +12,7 @@ from bytewax.testing import TestingSink, TestingSource, cluster_main, run_main
 from flows.dataflow import FlowIO, build_flow
 from flows.records import RawRecord
 from flows.settings import Settings
-from nlp.types import Enrichment
+from nlp.types import Enrichment, MessageContext
 from schemas.rows import DeadLetter, StoredMessage
 from tests.conftest import KeywordEnricher, message
 
@@ -110,7 +110,9 @@ def test_malformed_input_becomes_dead_letters_and_the_flow_goes_on(
 
 def test_a_message_the_enricher_fails_on_is_dead_lettered_alone(settings: Settings) -> None:
     class Fragile(KeywordEnricher):
-        def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
+        def enrich_batch(
+            self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+        ) -> list[Enrichment]:
             if any("boom" in t for t in texts):
                 msg = "model exploded on this text"
                 raise RuntimeError(msg)

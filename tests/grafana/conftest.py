@@ -35,7 +35,7 @@ from flows.settings import Settings, load_settings
 from flows.sinks.clickhouse import ClickHouseSink
 from flows.sources.files import JsonlFileSource
 from flows.sources.simulator import SimulatorSource
-from nlp.types import AspectHit, Enrichment, Sentiment, TopicHit
+from nlp.types import AspectHit, Enrichment, MessageContext, Sentiment, TopicHit
 from schemas.migrate import migrate
 from schemas.rows import AlertRow, DeadLetter, LateItem, StoredMessage
 from simulator.config import SimulationConfig
@@ -47,7 +47,9 @@ class AspectKeywordEnricher:
 
     version = "test-aspects-1"
 
-    def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
+    def enrich_batch(
+        self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+    ) -> list[Enrichment]:
         out = []
         for text in texts:
             low = text.lower()

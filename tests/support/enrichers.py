@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nlp.types import AspectHit, Enrichment, Flag, Sentiment, TopicHit
+from nlp.types import AspectHit, Enrichment, Flag, MessageContext, Sentiment, TopicHit
 
 NEGATIVE = ("chậm", "móp", "hỏng", "yếu", "đắt", "tệ", "không mua nữa")
 POSITIVE = ("nhanh", "cẩn thận", "tốt", "khỏe", "rẻ", "cảm ơn")
@@ -32,7 +32,9 @@ class CueEnricher:
 
     version = "test-cues-1"
 
-    def enrich_batch(self, texts: Sequence[str]) -> list[Enrichment]:
+    def enrich_batch(
+        self, texts: Sequence[str], contexts: Sequence[MessageContext] | None = None
+    ) -> list[Enrichment]:
         return [self._one(text) for text in texts]
 
     def _one(self, text: str) -> Enrichment:

@@ -7,7 +7,9 @@ streets and numbers are random combinations, not records of real people.
 :func:`pii_texts` embeds one or two items of personal data in customer messages, with the
 exact span and kind of each item, in varied formats (spacing, separators, prefixes, case,
 with and without diacritics), at varied positions and with surrounding noise (prices,
-dates, emoji, teencode). :func:`clean_texts` writes messages that have no personal data
+dates, emoji, teencode); a third of the card numbers after a card cue ("thẻ", "số thẻ",
+"card", "visa"...) are mistyped so that the Luhn check fails (still a ``card``), and some
+order codes follow a bare "Đơn" ("Đơn 2404TX8K2PLM"). :func:`clean_texts` writes messages that have no personal data
 but are full of what looks like it: prices, dates, times, quantities, sizes, product and
 model codes, percentages and versions.
 
@@ -492,7 +494,7 @@ def _luhn_complete(body: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def _card(rng: random.Random) -> tuple[str, str]:
+def _card(rng: random.Random, *, mistype: bool = True) -> tuple[str, str]:
     kind = rng.randrange(5)
     if kind == 0:
         number = _luhn_complete("4" + _digits(rng, 14))
@@ -526,6 +528,11 @@ def _card(rng: random.Random) -> tuple[str, str]:
             "",
         ]
     )
+    if mistype and lead and int(number[-2]) % 3 == 0:
+        # a third of the cards after a card cue are mistyped: the Luhn check fails, and a
+        # number after "thẻ" is a card all the same (no extra draw: the texts stay the same)
+        wrong = str((int(written[-1]) + 1) % 10)
+        written = written[:-1] + wrong
     return written, lead
 
 
@@ -675,6 +682,9 @@ def _order_code(rng: random.Random) -> tuple[str, str]:
         lead = rng.choice(["đơn", "kiện hàng", "bill", ""])
     if style == 0 and rng.random() < 0.3:
         code = code.lower()
+    if style == 0 and lead == "đơn" and int(code[3]) % 2 == 0:
+        # "Đơn 2404TX8K2PLM": a bare "Đơn" and a code of the year and month and 8 characters
+        lead, code = "Đơn", code[:4] + code[6:]
     return code, lead
 
 
@@ -982,7 +992,7 @@ def _field_item(kind: str, rng: random.Random) -> str:
     if kind == "email":
         return _email(rng)
     if kind == "card":
-        return _card(rng)[0]
+        return _card(rng, mistype=False)[0]  # planted alone: no card word before it
     if kind == "id_number":
         return rng.choice(CCCD_PROVINCES) + rng.choice("0123") + _digits(rng, 8)
     day = f"{rng.randrange(22, 27):02d}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"

@@ -134,12 +134,13 @@ def test_default_artifacts_load_without_pickle() -> None:
         kinds.add(manifest.kind)
         assert path.name == manifest.versioned_name
         assert manifest.weights_sha256
-        assert manifest.data["revisions_sha256_of_meta_json"]
+        assert manifest.data["revisions_sha256"]
+        assert len(manifest.data["git_commit"]) == 40  # the commit that trained it
         assert manifest.scores["split"] == "dev"
         assert all(a.dtype != object for a in arrays.values())
         card = (path / CARD_FILE).read_text(encoding="utf-8")
         assert "research" in card
         assert "Intended use" in card
-    assert kinds == {"sentiment", "aspects"}
+    assert kinds == {"sentiment", "aspects", "labels"}
     total = sum(f.stat().st_size for p in shipped for f in p.iterdir())
     assert total < 20_000_000

@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 
 from nlp.aspects import AspectModel
+from nlp.cues import default_reader
 from nlp.datasets import AspectLabel, Example, model_text, write_jsonl
 from nlp.train import TrainSettings, train_aspects
+from nlp.types import MessageContext
 from schemas.errors import ConfigError, ModelError
+from tests.support.cx_synth import write_cx_corpus
 
 # Aspect phrases written for these tests (no data set text): aspect -> polarity -> phrases.
 PHONE = {
@@ -106,6 +109,7 @@ def test_manifest_describes_the_aspect_set(phone: AspectModel) -> None:
     assert labels["aspects"] == ["BATTERY", "CAMERA", "SCREEN"]
     assert labels["domain"] == "smartphone"
     assert phone.manifest.data["splits"]["gate_negatives"] == ["tiny_hotel"]
+    assert labels["categories"] == ["smartphone"]
     assert phone.manifest.scores["dev"]["detection"]["f1"] > 0.9
     assert set(phone.manifest.hyperparameters["thresholds"]) == set(labels["aspects"])
 
@@ -118,15 +122,57 @@ def test_arrays_round_trip(phone: AspectModel) -> None:
     )
 
 
-def test_no_gate_when_no_negatives(tmp_path: Path) -> None:
+def test_without_negatives_or_corpus_no_gate_and_a_warning(tmp_path: Path) -> None:
     data = write_aspect_data(tmp_path / "data")
     settings = TrainSettings(
         task="aspects", datasets=("tiny_hotel",), gate_negatives=(), c_grid=(8.0,)
     )
-    model = AspectModel.load(train_aspects(data, tmp_path / "models", settings).path)
+    result = train_aspects(data, tmp_path / "models", settings)
+    model = AspectModel.load(result.path)
     assert not model.has_gate
+    assert any("no domain gate" in w for w in result.warnings)
     assert model.version == "aspects-tiny-hotel-fast-1.0.0"
-    assert ("ROOMS#CLEANLINESS", "negative") in _pairs(model, "phòng bẩn quá")
+    # without a gate the model speaks only on messages of its own, known, category
+    batch = default_reader().batch(
+        [model_text("phòng bẩn quá")] * 3,
+        [
+            MessageContext(category="tiny_hotel"),
+            MessageContext(category="fashion"),
+            MessageContext(),
+        ],
+    )
+    mine, other, unknown = model.predict_batch(batch)
+    assert ("ROOMS#CLEANLINESS", "negative") in {(h.aspect, h.sentiment) for h in mine}
+    assert other == unknown == ()
+
+
+def test_without_negatives_the_corpus_makes_a_stricter_gate(tmp_path: Path) -> None:
+    data = write_aspect_data(tmp_path / "data")
+    corpus = write_cx_corpus(tmp_path / "corpus" / "cx")
+    settings = TrainSettings(
+        task="aspects",
+        datasets=("tiny_phone",),
+        domain="smartphone",
+        gate_negatives=(),
+        corpus=corpus,
+        c_grid=(8.0,),
+    )
+    result = train_aspects(data, tmp_path / "models", settings)
+    model = AspectModel.load(result.path)
+    assert model.has_gate
+    assert any("corpus alone" in w for w in result.warnings)
+    gate = result.dev_scores["gate"]
+    assert gate["max_out_of_domain_pass"] == pytest.approx(0.0025)
+    assert gate["out_of_domain_dev_aspect_rate"] <= 0.0025
+    assert model.manifest.data["splits"]["gate_corpus"] == ["cx"]
+    # a fashion review never gets phone aspects, whatever the gate says
+    batch = default_reader().batch(
+        [model_text("pin trâu dùng cả ngày")] * 2,
+        [MessageContext(category="fashion"), MessageContext(category="smartphone")],
+    )
+    fashion, phone = model.predict_batch(batch)
+    assert fashion == ()
+    assert ("BATTERY", "positive") in {(h.aspect, h.sentiment) for h in phone}
 
 
 def test_several_aspect_datasets_need_a_choice(tmp_path: Path) -> None:
@@ -145,7 +191,7 @@ def test_refit_on_dev_learns_dev_words_and_keeps_honest_dev_figures(tmp_path: Pa
     dev_only = [Example("pin siêu khủng", None, (AspectLabel("BATTERY", "positive"),), None)] * 3
     dev_file = data / "tiny_phone" / "dev.jsonl"
     write_jsonl(dev_file, [*_examples(random.Random(9), PHONE, 40), *dev_only])
-    common = {"task": "aspects", "datasets": ("tiny_phone",), "gate_negatives": ()}
+    common = {"task": "aspects", "datasets": ("tiny_phone",), "gate_negatives": ("tiny_hotel",)}
     plain = train_aspects(
         data,
         tmp_path / "plain",

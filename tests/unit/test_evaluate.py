@@ -1,5 +1,6 @@
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from nlp.evaluate import (
     sentiment_scores,
     set_scores,
 )
+from nlp.sentiment import SentimentModel
+from tests.support.cx_synth import write_cx_corpus
 
 
 def test_classification_scores_on_a_hand_made_example() -> None:
@@ -117,6 +120,7 @@ def trained_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             str(models),
             "--c",
             "4",
+            "--no-corpus",
             "--quiet",
         ],
     )
@@ -133,6 +137,7 @@ def trained_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             str(models),
             "--c",
             "4",
+            "--no-corpus",
             "--quiet",
         ],
     )
@@ -145,7 +150,8 @@ def test_eval_writes_every_figure_as_json(trained_dirs: tuple[Path, Path], tmp_p
     data, models = trained_dirs
     out = tmp_path / "results.json"
     result = CliRunner().invoke(
-        eval_command, ["--data", str(data), "--models", str(models), "--out", str(out), "--quiet"]
+        eval_command,
+        ["--data", str(data), "--models", str(models), "--out", str(out), "--no-corpus", "--quiet"],
     )
     assert result.exit_code == 0, result.output
     results = json.loads(out.read_text(encoding="utf-8"))
@@ -166,7 +172,16 @@ def test_eval_prints_tables_unless_quiet(trained_dirs: tuple[Path, Path]) -> Non
     data, models = trained_dirs
     result = CliRunner().invoke(
         eval_command,
-        ["--data", str(data), "--models", str(models), "--dataset", "tiny_sa", "--no-perturb"],
+        [
+            "--data",
+            str(data),
+            "--models",
+            str(models),
+            "--dataset",
+            "tiny_sa",
+            "--no-perturb",
+            "--no-corpus",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "sentiment (sentiment-fast-1.0.0) on test" in result.output
@@ -177,7 +192,16 @@ def test_record_stores_the_figures_in_manifest_and_card(trained_dirs: tuple[Path
     data, models = trained_dirs
     result = CliRunner().invoke(
         eval_command,
-        ["--data", str(data), "--models", str(models), "--no-perturb", "--record", "--quiet"],
+        [
+            "--data",
+            str(data),
+            "--models",
+            str(models),
+            "--no-perturb",
+            "--no-corpus",
+            "--record",
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.output
     manifest = json.loads(
@@ -196,7 +220,7 @@ def test_record_stores_the_figures_in_manifest_and_card(trained_dirs: tuple[Path
 
 
 def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
-    result = CliRunner().invoke(eval_command, ["--data", str(tmp_path), "--quiet"])
+    result = CliRunner().invoke(eval_command, ["--data", str(tmp_path), "--no-corpus", "--quiet"])
     assert result.exit_code == 1
     assert "no dataset folders" in result.output
 
@@ -211,3 +235,100 @@ def test_train_help_has_an_example(args: list[str]) -> None:
 def test_eval_help_has_an_example() -> None:
     result = CliRunner().invoke(eval_command, ["--help"])
     assert "voc eval --data" in result.output
+
+
+def test_eval_says_so_when_no_model_covers_a_data_set(
+    trained_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, models = trained_dirs
+    odd = tmp_path / "data"
+    shutil.copytree(data / "tiny_sa", odd / "tiny_sa")
+    rows = [Example("phòng sạch", None, (AspectLabel("ROOMS#CLEANLINESS", "positive"),), None)]
+    for split in ("train", "test"):
+        write_jsonl(odd / "tiny_hotel" / f"{split}.jsonl", rows * 4)
+    result = CliRunner().invoke(
+        eval_command,
+        ["--data", str(odd), "--models", str(models), "--no-perturb", "--no-corpus"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "tiny_hotel: has aspect labels (ROOMS#CLEANLINESS), but no aspect model" in (
+        " ".join(result.output.split())
+    )
+    assert "aspects on test" not in result.output  # no empty table
+
+
+def test_only_an_aspect_model_is_scored_with_the_packaged_sentiment(
+    trained_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, models = trained_dirs
+    only = tmp_path / "only"
+    shutil.copytree(
+        models / "aspects-tiny-phone-fast-1.0.0", only / "aspects-tiny-phone-fast-1.0.0"
+    )
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(
+        eval_command,
+        [
+            *("--data", str(data), "--models", str(only), "--no-perturb", "--no-corpus"),
+            *("--out", str(out), "--quiet"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["sentiment_model"] == SentimentModel.load().version  # the packaged one
+    assert results["aspect_models"] == ["aspects-tiny-phone-fast-1.0.0"]
+
+
+def test_eval_scores_the_corpus_with_the_whole_enricher(
+    trained_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, models = trained_dirs
+    corpus = write_cx_corpus(tmp_path / "corpus" / "cx", n=300)
+    for task in ("topics", "flags"):
+        options = ["--corpus", str(corpus), "--out", str(models), "--c", "4", "--folds", "3"]
+        result = CliRunner().invoke(train, [task, *options, "--quiet"])
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(
+        eval_command, ["--corpus", str(corpus), "--models", str(models), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    cx = json.loads(out.read_text(encoding="utf-8"))["cx"]
+    original = cx["variants"]["original"]
+    assert set(original["sentiment"]["by_source"]) == {"review", "chat", "social"}
+    assert "filler" in original["sentiment"]["by_tag"]
+    assert original["filler_neutral_share"] == 1.0
+    assert set(original["topics"]["per_topic"]) >= {"delivery", "product_safety"}
+    assert original["topics"]["micro_f1"] > 0.6
+    assert set(original["flags"]["per_flag"]) == {
+        "complaint",
+        "question",
+        "praise",
+        "churn_risk",
+        "urgent",
+        "rating_mismatch",
+    }
+    ood = cx["aspects_out_of_domain"]["original"]["aspects-tiny-phone-fast-1.0.0"]
+    assert ood["share_with_category"] == 0.0
+    assert set(cx["drop"]["sentiment_macro_f1"]) == {"no_diacritics", "teencode"}
+    assert "CX corpus test" in result.output
+    assert "filler turns called neutral" in result.output
+
+
+def test_a_data_set_no_model_covers_gets_a_clear_note(tmp_path: Path) -> None:
+    from nlp.datasets import open_dataset
+    from nlp.evaluate import EvalConfig, evaluate_dataset
+
+    examples = [
+        Example("pin trâu", "positive", (AspectLabel("BATTERY", "positive"),), None),
+        Example("giao chậm", "negative", (AspectLabel("DELIVERY", "negative"),), None),
+    ]
+    for split in ("train", "test"):
+        write_jsonl(tmp_path / "phones" / f"{split}.jsonl", examples)
+    result = evaluate_dataset(open_dataset(tmp_path / "phones"), None, [], EvalConfig())
+    assert "sentiment" not in result and "aspects" not in result
+    assert result["notes"] == [
+        "has sentiment labels, but no sentiment model was given",
+        "has aspect labels (BATTERY, DELIVERY), but no aspect model covers them: "
+        "train one with `voc train aspects`",
+    ]

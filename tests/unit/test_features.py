@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from nlp.features import FeatureSpec, Featurizer, fold, tokenize
+from nlp.features import FeatureSpec, Featurizer, tokenize
+from nlp.normalize import strip_diacritics as fold
 from schemas.errors import ModelError
 
 TEXTS = [

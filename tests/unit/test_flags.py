@@ -64,29 +64,34 @@ def test_flag_is_not_raised(raw: str, flag: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rating", "sentiment", "score", "expected"),
+    ("rating", "sentiment", "found", "expected"),
     [
-        (5, "negative", 0.9, True),
-        (4, "negative", 0.7, True),
-        (1, "positive", 0.95, True),
-        (2, "positive", 0.8, True),
-        (5, "negative", 0.6, False),  # not confident enough
-        (5, "positive", 0.99, False),
-        (1, "negative", 0.99, False),
-        (3, "negative", 0.99, False),
-        (3, "positive", 0.99, False),
-        (5, "neutral", 0.99, False),
-        (None, "negative", 0.99, False),
+        (5, "negative", (), True),
+        (4, "negative", ("complaint",), True),
+        (5, "neutral", ("complaint",), False),  # a calm report: the stars may be fair
+        (1, "positive", ("praise",), True),
+        (2, "positive", (), True),
+        (1, "neutral", ("praise",), False),
+        (5, "neutral", ("complaint", "praise"), False),  # mixed: the stars may be fair
+        (5, "positive", ("complaint",), False),
+        (5, "positive", (), False),
+        (1, "negative", ("praise",), False),
+        (3, "negative", ("complaint",), False),
+        (3, "positive", (), False),
+        (5, "neutral", (), False),
+        (None, "negative", ("complaint",), False),
     ],
 )
-def test_rating_mismatch(rating: int | None, sentiment: str, score: float, expected: bool) -> None:
-    assert rating_mismatch(rating, sentiment, score) is expected
+def test_rating_mismatch(
+    rating: int | None, sentiment: str, found: tuple[str, ...], expected: bool
+) -> None:
+    assert rating_mismatch(rating, sentiment, found) is expected
 
 
 @pytest.mark.parametrize("rating", [0, 6, -1, True])
 def test_rating_out_of_range_is_a_schema_error(rating: int) -> None:
     with pytest.raises(SchemaError, match="rating must be an integer from 1 to 5"):
-        rating_mismatch(rating, "negative", 0.9)
+        rating_mismatch(rating, "negative")
 
 
 def test_custom_flag_file(tmp_path: Path) -> None:

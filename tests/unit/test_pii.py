@@ -65,6 +65,12 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("số thẻ 4532015112830367 hết hạn", "số thẻ <card> hết hạn", ("card",)),
     ("card 1234567890123 bị khóa", "card <card> bị khóa", ("card",)),
     ("thẻ Vietcombank 4532-0151-1283-0367", "thẻ Vietcombank <card>", ("card",)),
+    # grouped like a card and passing the Luhn check: a card even near an account word
+    (
+        "stk 86490063915, 9704 0555 5864 6059 bị trừ 2 lần",
+        "stk <bank_account>, <card> bị trừ 2 lần",
+        ("bank_account", "card"),
+    ),
     # order codes after an order cue
     ("Đơn 2404TX8K2PLM chưa giao", "Đơn <order_code> chưa giao", ("order_code",)),
     ("đơn của em là 2404TX8K2PLM ạ", "đơn của em là <order_code> ạ", ("order_code",)),

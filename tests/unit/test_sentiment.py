@@ -7,7 +7,9 @@ import pytest
 from nlp.datasets import AspectLabel, Example, model_text, write_jsonl
 from nlp.sentiment import Platt, SentimentModel, compose, results_from_proba
 from nlp.train import TrainSettings, train_sentiment, weak_label
+from nlp.types import MessageContext
 from schemas.errors import ConfigError, ModelError
+from tests.support.cx_synth import write_cx_corpus
 
 # Phrases written for these tests (no data set text).
 PHRASES = {
@@ -101,7 +103,9 @@ def test_version_and_manifest_name_the_training(trained: SentimentModel) -> None
     assert trained.version == "sentiment-fast-1.0.0"
     manifest = trained.manifest
     assert manifest.labels["datasets"] == ["tiny_three", "tiny_two"]
-    assert set(manifest.data["revisions_sha256_of_meta_json"]) == {"tiny_three", "tiny_two"}
+    assert set(manifest.data["revisions_sha256"]) == {"tiny_three", "tiny_two"}
+    assert manifest.data["git_commit"]
+    assert manifest.labels["calibrations"] == ["default"]  # no corpus: no source to calibrate
     assert manifest.scores["split"] == "dev"
     assert manifest.scores["dev"]["tiny_three"]["f1"] > 0.9
     assert manifest.hyperparameters["chosen"]["c_polarity"] == 4.0
@@ -199,3 +203,45 @@ def test_refit_on_dev_learns_dev_words_and_calibrates_out_of_fold(tmp_path: Path
     assert result.dev_scores["tiny_three"]["f1"] > 0.8
     (res,) = model.predict([model_text("sản phẩm rất tốt, rất hài lòng")])
     assert res.label == "positive"
+
+
+def test_the_corpus_teaches_sources_filler_and_calibration_per_source(tmp_path: Path) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    corpus = write_cx_corpus(tmp_path / "corpus" / "cx", n=660)
+    settings = TrainSettings(
+        task="sentiment", datasets=("tiny_three", "tiny_two"), corpus=corpus, c_grid=(4.0,)
+    )
+    result = train_sentiment(data, tmp_path / "models", settings)
+    model = SentimentModel.load(result.path)
+    assert model.manifest.labels["datasets"] == ["tiny_three", "tiny_two", "cx"]
+    # a source with enough dev messages gets its own calibration (review here has too few)
+    assert set(model.calibrations) == {"default", "chat", "social"}
+    assert result.dev_scores["cx by source"]["chat"] > 0.5
+    assert "source:chat" in model.featurizer.markers
+    # filler is neutral whatever the heads say, with or without a source
+    filler = [model_text(t) for t in ("dạ vâng", "da vang", "alo", "ừ", "dạ")]
+    assert {r.label for r in model.predict(filler)} == {"neutral"}
+    chats = [MessageContext(source="chat")] * len(filler)
+    assert {r.label for r in model.predict(filler, chats)} == {"neutral"}
+    # one text, two sources: each its own calibration
+    text = [model_text("giao hàng quá chậm")]
+    as_review = model.predict_proba(text, [MessageContext(source="review")])
+    as_chat = model.predict_proba(text, [MessageContext(source="chat")])
+    assert not np.allclose(as_review, as_chat)
+    assert model.predict(text)[0].label == "negative"
+
+
+def test_two_class_rows_can_teach_the_neutral_head_what_polar_looks_like(tmp_path: Path) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    heads = {}
+    for weight in (0.0, 1.0):
+        settings = TrainSettings(
+            task="sentiment", c_grid=(4.0,), binary_in_neutral=weight, version=f"1.0.{int(weight)}"
+        )
+        model = SentimentModel.load(train_sentiment(data, tmp_path / "m", settings).path)
+        heads[weight] = model.head_probabilities(
+            __import__("nlp.cues", fromlist=["default_reader"])
+            .default_reader()
+            .batch([model_text("rất hài lòng, giao hàng nhanh")])
+        )[1][0]
+    assert heads[1.0] < heads[0.0]  # polar text looks less neutral with two-class rows

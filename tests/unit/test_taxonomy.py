@@ -24,6 +24,8 @@ EXPECTED_TOPICS = {
     "warranty",
     "app_website",
     "authenticity",
+    "account_security",
+    "product_safety",
 }
 
 
@@ -62,7 +64,13 @@ def test_packaged_taxonomy_has_the_cx_topics() -> None:
         ("thanh toán qua momo bị trừ tiền 2 lần", {"payment"}),
         ("đã gửi trả hàng mà chưa hoàn tiền", {"refund_return"}),
         ("bảo hành 12 tháng, mang đi sửa 2 lần chưa xong", {"warranty"}),
-        ("app bị văng khi đăng nhập", {"app_website"}),
+        ("app bị văng khi đăng nhập", {"app_website", "account_security"}),
+        ("thanh toán bị lỗi, tiền trừ rồi", {"payment"}),
+        ("app báo lỗi liên tục", {"app_website"}),
+        ("áo bị lỗi đường may", {"product_quality"}),
+        ("giao nhanh nhưng máy bị lỗi", {"delivery", "product_quality"}),
+        ("nồi chiên bị giật điện", {"product_safety"}),
+        ("tài khoản bị đăng nhập lạ, mất mã otp", {"account_security"}),
         ("hàng fake, không phải chính hãng", {"authenticity"}),
         ("hang gia, khong phai chinh hang", {"authenticity"}),
     ],

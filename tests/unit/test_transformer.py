@@ -170,6 +170,7 @@ def test_eval_scores_a_transformer_model(trained_dir: Path, tmp_path: Path) -> N
         "--transformer",
         str(trained_dir),
         "--no-perturb",
+        "--no-corpus",
         "--out",
         str(out),
         "--quiet",
