@@ -22,12 +22,17 @@ querying a sample of ids right after their insert). Prints:
 4. ``cluster``: the throughput run with 2 processes (a Bytewax cluster on 127.0.0.1, the
    messages split between them, process 0 the only chDB writer) and the speed-up;
 5. ``soak`` (its own command): RSS sampled every ``--sample-s`` at a steady rate, with
-   first/last/max and the growth after warm-up.
+   first/last/max and the growth after warm-up;
+6. ``cardinality`` (its own command): the throughput run on ordinary traffic and on the same
+   messages where every one names a brand and a product never seen before (the detector
+   meets two new keys per topic with every message), each in a fresh process with RSS
+   sampled: the ratio of the two rates (target >= 0.80) and the RSS growth of the second.
 
 Results are also written as JSON under ``bench/results/`` (git-ignored).
 
     PYTHONPATH=. python bench/pipeline.py run --messages 20000 --repeat 3
     PYTHONPATH=. python bench/pipeline.py soak --rate 1000 --minutes 20
+    PYTHONPATH=. python bench/pipeline.py cardinality --messages 200000
 """
 
 from __future__ import annotations
@@ -87,12 +92,22 @@ def spread_products(
         yield message
 
 
-def serialized(n: int, seed: int, hours: float, start: datetime) -> list[tuple[str, bytes]]:
-    """``(id, JSON line)`` of ``n`` simulated messages."""
-    return [
-        (m["id"], json.dumps(m, ensure_ascii=False).encode())
-        for m in simulated(n, seed, hours, start)
-    ]
+def new_keys(messages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Give every message a brand and a product never seen before (unbounded cardinality)."""
+    for n, message in enumerate(messages):
+        message["brand"] = f"Hãng {n}"
+        message["product"] = f"Mẫu {n}-X"
+        yield message
+
+
+def serialized(
+    n: int, seed: int, hours: float, start: datetime, unique_keys: bool = False
+) -> list[tuple[str, bytes]]:
+    """``(id, JSON line)`` of ``n`` simulated messages (each with new keys if asked)."""
+    messages = simulated(n, seed, hours, start)
+    if unique_keys:
+        messages = new_keys(messages)
+    return [(m["id"], json.dumps(m, ensure_ascii=False).encode()) for m in messages]
 
 
 def rss_kib() -> int:
@@ -323,7 +338,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         }
         warm_texts = [m["text"] for m in simulated(64, args.seed + 1, 0.1, start)]
     else:
-        every = serialized(args.messages, args.seed, hours, start)
+        every = serialized(args.messages, args.seed, hours, start, args.unique_keys)
         shares = [every[i :: args.processes] for i in range(args.processes)]
         parts = {f"bench/{i}": iter(share) for i, share in enumerate(shares)}
         mine = shares[args.process_id]
@@ -382,6 +397,8 @@ def flow_run(
     def detector_probe(detector: Any) -> None:
         detector_seen.update(
             keys=len(detector.keys),
+            candidates=len(detector.table.candidates),
+            promoted=detector.table.promoted,
             dropped=detector.stats.dropped,
             evicted=detector.stats.evicted,
             history_records=sum(len(d.records) for d in detector.history),
@@ -428,6 +445,7 @@ def flow_run(
     sampler = threading.Thread(target=sample, daemon=True)
     if args.mode == "soak":
         probe.keep = True  # the sampler drains the list every sample
+    if args.mode == "soak" or args.sample_rss:
         sampler.start()
     began, cpu_began = time.time(), _cpu_s()
     run_flow(flow, counter, execution=Execution.from_settings(settings), quiet=True)
@@ -518,6 +536,10 @@ def spawn(args: argparse.Namespace, tmp: Path, mode: str, processes: int = 1,
             "--batch-size", str(args.batch_size),
             "--history-minutes", str(getattr(args, "history_minutes", 0)),
             "--products", str(getattr(args, "products", 0))]  # fmt: skip
+    if getattr(args, "unique_keys", False):
+        base.append("--unique-keys")
+    if getattr(args, "sample_rss", False):
+        base.append("--sample-rss")
     if rate:
         base += ["--rate", str(rate / processes)]
     if stages:
@@ -669,6 +691,41 @@ def soak(args: argparse.Namespace) -> None:
     _save({"soak": summary, "args": vars(args) | {"func": None}}, "soak")
 
 
+def cardinality(args: argparse.Namespace) -> None:
+    """Ordinary traffic, then the same messages each naming a new brand and product."""
+    load = os.getloadavg()
+    print(f"cardinality: {args.messages:,} simulated messages (seed {args.seed}) per run, "
+          f"{args.repeat} run(s) each, load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}", flush=True)  # fmt: skip
+    report: dict[str, Any] = {"load_before": load, "args": vars(args) | {"func": None}}
+    with tempfile.TemporaryDirectory(prefix="voc-cardinality-") as tmp_name:
+        tmp = Path(tmp_name)
+        for name, unique in (("ordinary", False), ("new_keys", True)):
+            args.unique_keys = unique
+            runs = [spawn(args, tmp, "throughput")[0] for _ in range(args.repeat)]
+            rates = [flow_rate([r]) for r in runs]
+            middle = runs[sorted(range(len(rates)), key=lambda i: rates[i])[len(rates) // 2]]
+            rss = [s["rss_mib"] for s in middle["samples"]]
+            later = rss[len(rss) // 4 :] or rss
+            growth = (later[-1] - later[0]) / later[0] if later else float("nan")
+            report[name] = {"rates": rates, "peak_rss_mib": middle["peak_rss_mib"],
+                            "rss_samples": rss, "growth_after_first_quarter": growth,
+                            "detector": middle["detector"], "stages": middle["stages"]}  # fmt: skip
+            detect_s = middle["stages"].get("detect", {}).get("seconds", 0.0)
+            print(f"{name:<9} (msg/s) {_spread(rates)}; peak RSS {middle['peak_rss_mib']:.0f} "
+                  f"MiB, RSS {rss[0] if rss else 0:.0f} -> {rss[-1] if rss else 0:.0f} MiB "
+                  f"(after the first quarter {growth:+.1%}); detect stage {detect_s:.1f} s; "
+                  f"detector {middle['detector']}", flush=True)  # fmt: skip
+    ratio = statistics.median(report["new_keys"]["rates"]) / statistics.median(
+        report["ordinary"]["rates"]
+    )
+    report["ratio"] = ratio
+    report["load_after"] = os.getloadavg()
+    print(f"new keys / ordinary throughput: {ratio:.2f} (target >= 0.80); load average "
+          f"after: {report['load_after'][0]:.2f}")  # fmt: skip
+    _save(report, "cardinality")
+
+
 def _save(report: dict[str, Any], kind: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
@@ -718,7 +775,15 @@ def main() -> None:
         default=0,
         help="DetectConfig.history_minutes (0: the default, 5)",
     )
+    k = sub.add_parser("cardinality", help="ordinary traffic vs every message a new key")
+    k.add_argument("--messages", type=int, default=200_000)
+    k.add_argument("--repeat", type=int, default=1)
+    k.add_argument("--sample-s", type=float, default=5.0)
+    k.add_argument("--event-rate", type=float, default=2_000.0)
+    k.set_defaults(sample_rss=True)
     c = sub.add_parser("_child")
+    c.add_argument("--unique-keys", action="store_true")
+    c.add_argument("--sample-rss", action="store_true")
     c.add_argument("--history-minutes", type=int, default=0)
     c.add_argument("--products", type=int, default=0)
     c.add_argument("--mode", required=True)
@@ -731,7 +796,7 @@ def main() -> None:
     c.add_argument("--addresses", default="")
     c.add_argument("--sample-s", type=float, default=30.0)
     c.add_argument("--event-rate", type=float, required=True)
-    for p in (r, s, c):
+    for p in (r, s, k, c):
         p.add_argument("--batch-size", type=int, default=0, help="VOC_BATCH_SIZE (0: default)")
         p.add_argument("--seed", type=int, default=7)
         p.add_argument("--enricher", default="fast")
@@ -740,6 +805,8 @@ def main() -> None:
         print(json.dumps(child(args), default=str))
     elif args.command == "run":
         run(args)
+    elif args.command == "cardinality":
+        cardinality(args)
     else:
         soak(args)
 

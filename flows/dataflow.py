@@ -125,6 +125,17 @@ def default_enricher(settings: Settings) -> EnricherFactory:
     return load
 
 
+def topic_labels(settings: Settings) -> Callable[[], dict[str, str]]:
+    """The taxonomy's Vietnamese topic labels (for alert summaries), read when called."""
+
+    def load() -> dict[str, str]:
+        from nlp.taxonomy import load_taxonomy
+
+        return {topic.id: topic.label_vi for topic in load_taxonomy(settings.taxonomy_path).topics}
+
+    return load
+
+
 def build_flow(
     settings: Settings,
     io: FlowIO | None = None,
@@ -193,9 +204,19 @@ def build_flow(
         parts = (
             io.source.origins if isinstance(io.source, DeclaresOrigins) else io.source.list_parts
         )
-        config = detect_config or DetectConfig()
+        config = detect_config or settings.detect
         key = detector_key(len(settings.cluster_addresses or [""]), workers)
-        found = detect("detect", enriched, config, clock, detect_probe, parts, timer, key)
+        found = detect(
+            "detect",
+            enriched,
+            config,
+            clock,
+            detect_probe,
+            parts,
+            timer,
+            key,
+            labels=topic_labels(settings),
+        )
         # alerts: [AlertRow, ...] revisions per closed minute; late_items: [LateItem, ...]
         output("write-alerts", found.alerts, io.alerts)
         output("write-late-items", found.late_items, io.late_items)

@@ -127,6 +127,8 @@ class AlertBrief(NamedTuple):
     expected: float
     score: float
     sample_texts: list[str]
+    scale: str
+    summary: str
 
 
 class DeadLetterRow(NamedTuple):
@@ -244,11 +246,13 @@ GROUP BY step, error_type
 ORDER BY payloads DESC, step, error_type
 """
 
+#: Detector alerts only: cases (one customer each) have their own list (voc alerts --kind case).
 REPORT_ALERTS_SQL = """
 SELECT id, kind, status, severity, key_type, topic, channel, brand, phrase,
-       window_start, observed, expected, score, sample_texts
+       window_start, observed, expected, score, sample_texts, scale, summary
 FROM alerts FINAL
 WHERE updated_at >= {start:DateTime64(3, 'UTC')} AND opened_at < {end:DateTime64(3, 'UTC')}
+  AND kind != 'case'
 ORDER BY status = 'open' DESC, opened_at DESC
 LIMIT {limit:UInt32}
 """
@@ -387,7 +391,7 @@ FROM alerts FINAL
 WHERE ((status = 'open' AND {{status:String}} IN ('all', 'open'))
        OR (status = 'resolved' AND {{status:String}} IN ('all', 'resolved')
            AND updated_at >= {{since:DateTime64(3, 'UTC')}}))
-  AND ({{kind:String}} = '' OR kind = {{kind:String}})
+  AND (({{kind:String}} = '' AND kind != 'case') OR kind = {{kind:String}})
 ORDER BY status = 'open' DESC,
          indexOf(['info', 'warning', 'critical'], severity) DESC,
          updated_at DESC, id
@@ -406,7 +410,10 @@ class AlertQuery:
 
 
 def fetch_alerts(client: Client, query: AlertQuery) -> list[AlertRow]:
-    """The latest revision of the selected alerts, most urgent first."""
+    """The latest revision of the selected alerts, most urgent first.
+
+    Without a kind, the detectors' alerts; cases (kind ``case``) only when asked for.
+    """
     result = client.query(
         ALERTS_SQL,
         parameters={

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flows.detect.config import SETTING_NAMES, DetectConfig
 from schemas.errors import ConfigError
 from schemas.message import MAX_ATTRIBUTES_BYTES
 from schemas.storable import EARLIEST
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         frozen=True,
         extra="ignore",
+        # VOC_DETECT_FIRE_SCORE=7 sets detect.fire_score: "_" nests once, into `detect` only
+        # (the one field holding settings of its own)
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
         hide_input_in_errors=True,
     )
 
@@ -273,6 +278,19 @@ class Settings(BaseSettings):
         description="Cluster addresses host:port;host:port, one per process; unset: one process.",
     )
 
+    # Detection ----------------------------------------------------------------------------
+    detect: DetectConfig = Field(
+        default_factory=DetectConfig,
+        description=(
+            "Detector thresholds and windows (flows/detect/config.py), each as "
+            "VOC_DETECT_<NAME>, e.g. VOC_DETECT_SCALES=5,15,60."
+        ),
+    )
+    detect_file: Path | None = Field(
+        default=None,
+        description="YAML file of detector settings (name: value); VOC_DETECT_<NAME> wins.",
+    )
+
     # Presentation -------------------------------------------------------------------------
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -280,6 +298,28 @@ class Settings(BaseSettings):
         default="~/.voc_sql_history",
         description="History file of the `voc sql` prompt; empty: keep no history.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detector_settings(cls, data: Any) -> Any:
+        """Merge the detector settings file under the VOC_DETECT_* values; refuse typos."""
+        if not isinstance(data, dict):
+            return data
+        given = data.get("detect")
+        if isinstance(given, DetectConfig):
+            return data
+        given = dict(given or {})
+        given.pop("file", None)  # VOC_DETECT_FILE is the file, not a detector setting
+        path = data.get("detect_file")
+        from_file = _detector_file(Path(path)) if path else {}
+        unknown = sorted(set(given) - SETTING_NAMES)
+        if unknown:
+            names = ", ".join(f"VOC_DETECT_{name.upper()}" for name in unknown)
+            msg = f"unknown detector settings: {names} (see flows/detect/config.py)"
+            raise ValueError(msg)
+        data = dict(data)
+        data["detect"] = {**from_file, **given}
+        return data
 
     @field_validator("timezone")
     @classmethod
@@ -393,7 +433,32 @@ class Settings(BaseSettings):
         """All settings as plain values, secrets masked, for `voc config`."""
         out = self.model_dump(mode="json")
         out["clickhouse_dsn"] = self.redacted_dsn()
+        out["detect"] = self.detect.describe()
         return out
+
+
+def _detector_file(path: Path) -> dict[str, Any]:
+    """The detector settings of a YAML file: a mapping of setting names to values."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        msg = f"cannot read the detector settings file {path}: {exc.strerror or exc}"
+        raise ValueError(msg) from None
+    except yaml.YAMLError as exc:
+        msg = f"the detector settings file {path} is not valid YAML: {exc}"
+        raise ValueError(msg) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        msg = f"the detector settings file {path} must map setting names to values"
+        raise ValueError(msg)  # noqa: TRY004 - pydantic reports ValueErrors, not TypeErrors
+    unknown = sorted(str(k) for k in loaded if k not in SETTING_NAMES)
+    if unknown:
+        msg = f"the detector settings file {path} has unknown settings: {', '.join(unknown)}"
+        raise ValueError(msg)
+    return {str(k): v for k, v in loaded.items()}
 
 
 def _is_loopback(host: str) -> bool:
@@ -489,6 +554,8 @@ def load_settings(**overrides: Any) -> Settings:
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)
+    except ConfigError:
+        raise
     except ValidationError as exc:
         errors = exc.errors(include_input=False, include_url=False)
         problems = "; ".join(_problem(err["loc"], err["msg"]) for err in errors)
@@ -503,4 +570,5 @@ def _problem(loc: tuple[int | str, ...], message: str) -> str:
     message = message.removeprefix("Value error, ")
     if not loc:
         return message
-    return f"VOC_{'_'.join(str(p) for p in loc).upper()}: {message}"
+    names = [str(p) for p in loc if not isinstance(p, int)]  # not the index in a list
+    return f"VOC_{'_'.join(names).upper()}: {message}"

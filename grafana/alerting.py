@@ -43,6 +43,7 @@ DEAD_LETTER_MIN_COUNT = 10
 DEAD_LETTER_SHARE = 0.05
 
 OPEN_INCIDENT_LOOKBACK_HOURS = 24
+OPEN_CASE_LOOKBACK_HOURS = 6
 
 
 @dataclass(frozen=True)
@@ -151,24 +152,32 @@ class Rule:
 
 # -- open incidents from the stream detectors --------------------------------------------------
 
-_INCIDENT_LABELS = ("incident", "kind", "severity", "key", "samples", "terms")
+_INCIDENT_LABELS = ("incident", "kind", "severity", "scale", "key", "headline", "samples")
+
+
+def _samples_sql(count: int) -> str:
+    # The first samples in stored order: the detector keeps those of the opening (or of the
+    # latest change of severity) first, so they change only with the severity.
+    return f"""arrayStringConcat(
+         arrayMap(t -> concat('- ', leftUTF8(replaceRegexpAll(t, '[[:space:]]+', ' '), 160)),
+                  arraySlice(sample_texts, 1, {count})),
+         char(10))"""
 
 
 def _open_incident_sql(value: str) -> str:
     # The latest revision of each incident (alerts is a ReplacingMergeTree on revision: older
-    # revisions disappear in merges). Samples are the first three by message id and terms the
-    # first five, so a revision that only updates the figures keeps the labels (and the alert
-    # instance); a new severity, or new samples, makes a new instance and a new notification.
+    # revisions disappear in merges). Every label is fixed between changes of severity: the
+    # headline is the summary as of the opening (or the latest severity) and the samples are
+    # those pinned then, so a revision that only updates the figures keeps the alert
+    # instance; a new severity makes a new instance and a new notification.
     return f"""
-SELECT id AS incident, kind, severity, {ALERT_KEY_SQL} AS key,
-       arrayStringConcat(
-         arrayMap(t -> concat('- ', leftUTF8(replaceRegexpAll(t, '[[:space:]]+', ' '), 160)),
-                  arraySlice(arraySort((t, i) -> i, sample_texts, sample_ids), 1, 3)),
-         char(10)) AS samples,
-       arrayStringConcat(arraySlice(top_terms, 1, 5), ', ') AS terms,
+SELECT id AS incident, kind, severity, scale, {ALERT_KEY_SQL} AS key,
+       if(headline = '', summary, headline) AS headline,
+       {_samples_sql(3)} AS samples,
        {value}
 FROM alerts FINAL
 WHERE status = 'open'
+  AND kind != 'case'
   AND severity IN ('warning', 'critical')
   AND $__timeFilter_ms(updated_at)
 ORDER BY incident
@@ -188,7 +197,7 @@ def _incident_query(ref_id: str, value: str, column: str) -> RuleQuery:
 OPEN_INCIDENT = Rule(
     uid="voc-open-incident",
     title="Emerging issue open (warning or critical)",
-    summary="{{ .Labels.severity }}: {{ .Labels.kind }} on {{ .Labels.key }}",
+    summary="{{ .Labels.headline }}",
     queries=(
         _incident_query("A", "toFloat64(1)", "open"),
         _incident_query("B", "observed", "observed"),
@@ -198,15 +207,74 @@ OPEN_INCIDENT = Rule(
     annotations={
         "description": (
             "The stream detectors opened incident {{ .Labels.incident }} "
-            "({{ .Labels.kind }}). Top terms: {{ .Labels.terms }}."
+            "({{ .Labels.kind }}, {{ .Labels.severity }}) on the evidence of a "
+            "{{ .Labels.scale }} window."
         ),
         "key": "{{ .Labels.key }}",
+        "scale": "{{ .Labels.scale }}",
         "observed": '{{ printf "%.2f" .Values.B.Value }}',
         "expected": '{{ printf "%.2f" .Values.C.Value }}',
         "samples": "{{ .Labels.samples }}",
     },
     dashboard_uid="voc-emerging-issues",
     panel_title="Open alerts, most severe first",
+)
+
+# -- customer cases ----------------------------------------------------------------------------
+
+_CASE_LABELS = ("incident", "kind", "severity", "channel", "conversation", "headline", "samples")
+
+
+def _open_case_sql(value: str) -> str:
+    # One instance per open case (one customer, one conversation): the labels are the
+    # headline and the message that opened it, fixed between changes of severity.
+    return f"""
+SELECT id AS incident, kind, severity, channel, conversation_id AS conversation,
+       if(headline = '', summary, headline) AS headline,
+       {_samples_sql(1)} AS samples,
+       {value}
+FROM alerts FINAL
+WHERE status = 'open'
+  AND kind = 'case'
+  AND $__timeFilter_ms(updated_at)
+ORDER BY incident
+"""
+
+
+OPEN_CASE = Rule(
+    uid="voc-open-case",
+    title="Customer case: one customer needs action now",
+    summary="{{ .Labels.headline }}",
+    queries=(
+        RuleQuery(
+            "A",
+            _open_case_sql("toFloat64(1) AS open").strip(),
+            _CASE_LABELS,
+            "open",
+            OPEN_CASE_LOOKBACK_HOURS * 3600,
+        ),
+        RuleQuery(
+            "B",
+            _open_case_sql("observed AS messages").strip(),
+            _CASE_LABELS,
+            "messages",
+            OPEN_CASE_LOOKBACK_HOURS * 3600,
+        ),
+    ),
+    threshold=Threshold("C", "A", "gt", 0),
+    annotations={
+        "description": (
+            "A customer message needs action now (urgent, product safety, account security or "
+            "churn risk): case {{ .Labels.incident }} on {{ .Labels.channel }}, conversation "
+            "{{ .Labels.conversation }}."
+        ),
+        "key": "{{ .Labels.channel }} {{ .Labels.conversation }}",
+        "observed": '{{ printf "%.0f" .Values.B.Value }} message(s) of this customer',
+        "expected": "-",
+        "samples": "{{ .Labels.samples }}",
+    },
+    dashboard_uid="voc-emerging-issues",
+    panel_title="Open customer cases, most severe first",
 )
 
 # -- negative share spike on the raw stream ----------------------------------------------------
@@ -413,6 +481,7 @@ DEAD_LETTERS = Rule(
 #: Rule groups (evaluated every minute) and their rules.
 GROUPS: dict[str, tuple[Rule, ...]] = {
     "emerging-issues": (OPEN_INCIDENT, NEGATIVE_SHARE),
+    "customer-cases": (OPEN_CASE,),
     "pipeline": (PIPELINE_STALLED, DEAD_LETTERS),
 }
 

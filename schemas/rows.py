@@ -135,11 +135,15 @@ class DeadLetter:
 
 @dataclass(frozen=True, slots=True)
 class AlertRow:
-    """One revision of an emerging-issue alert: one row of ``alerts``.
+    """One revision of an emerging-issue alert or a customer case: one row of ``alerts``.
 
     ``id`` is stable for an incident (the same incident keeps it across replays and
     restarts); each state change writes a new ``revision`` and ``alerts FINAL`` shows the
-    latest. Times are event time.
+    latest. Times are event time. ``scale`` names the window whose evidence opened it
+    (``1m``, ``5m``, ``15m``, ``60m``; empty for a case), ``summary`` is a one-line
+    Vietnamese account of what, where and how much, refreshed with every revision, and
+    ``headline`` the summary as of the opening (or the latest change of severity): what a
+    notification shows. ``conversation_id`` is the chat conversation of a case.
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
@@ -167,6 +171,10 @@ class AlertRow:
         "updated_at",
         "resolved_at",
         "detector_version",
+        "scale",
+        "summary",
+        "headline",
+        "conversation_id",
     )
 
     id: str
@@ -193,6 +201,10 @@ class AlertRow:
     updated_at: datetime
     resolved_at: datetime | None
     detector_version: str
+    scale: str = ""
+    summary: str = ""
+    headline: str = ""
+    conversation_id: str = ""
 
     def as_row(self) -> tuple[Any, ...]:
         """The values in ``COLUMNS`` order, ready for a row-oriented insert."""

@@ -26,7 +26,7 @@ from flows.cli.filters import SOURCES, fixed_choice, resolve
 from flows.terminal import json_text
 
 STATUSES = ("all", "open", "resolved")
-KINDS = ("volume_spike", "negative_share", "emerging_phrase")
+KINDS = ("volume_spike", "negative_share", "emerging_phrase", "emerging_issue", "case")
 
 
 # -- query ------------------------------------------------------------------------------------
@@ -127,6 +127,7 @@ ALERTS_EXAMPLES = """
 Examples:
   voc alerts                              open alerts and those updated in the last 24 h
   voc alerts --status open --kind volume_spike
+  voc alerts --kind case --status open    customers who need action now
   voc alerts --last 7d --status resolved --limit 50
   voc alerts --json | jq '.[0].sample_texts'
 """
@@ -147,7 +148,11 @@ Examples:
     show_default=True,
     help="How far back resolved alerts are listed (30m, 6h, 7d), by their last update.",
 )
-@click.option("--kind", type=click.Choice(KINDS), help="Only this kind of alert.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    help="Only this kind of alert; cases (one customer each) are listed only with --kind case.",
+)
 @click.option(
     "--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Alerts listed."
 )
@@ -161,11 +166,14 @@ def alerts(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List open and recent emerging-issue alerts with their sample messages.
+    """List open and recent emerging-issue alerts, or customer cases, with sample messages.
 
-    Each alert shows its kind, key, severity, the messages observed against the expected
-    count, top terms, a breakdown by channel and representative messages (PII redacted).
-    Open alerts come first, the most severe first. Times are shown in VOC_TIMEZONE.
+    Each alert shows its one-line summary (in Vietnamese: what, where, how much), kind,
+    key, the time scale that opened it, severity, the messages observed against the
+    expected count, top terms, a breakdown by channel and representative messages (PII
+    redacted). A case is one customer who needs action now (urgent, product safety,
+    account security, churn risk), one per conversation. Open alerts come first, the most
+    severe first. Times are shown in VOC_TIMEZONE.
     """
     from flows.cli.render import alerts_json, render_alerts
     from flows.queries import AlertQuery, fetch_alerts

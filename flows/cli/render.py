@@ -450,14 +450,18 @@ def report_renderables(report: Report, zone: ZoneInfo) -> list[Any]:
                 literal(alert.severity, style=_SEVERITY_STYLE.get(alert.severity, "")),
                 literal(alert.kind),
                 literal(key),
+                literal(alert.scale),
                 Text(_local(alert.window_start, zone, window_format)),
                 Text(f"{alert.observed:g} / {alert.expected:.1f}"),
             )
             sample = alert.sample_texts[0] if alert.sample_texts else ""
-            cards.append(Card(cells, message_text(sample, 200)))
+            body = message_text(sample, 200)
+            if alert.summary:  # what, where and how much, then a message behind it
+                body = Text.assemble(message_text(alert.summary, 200), "\n", body)
+            cards.append(Card(cells, body))
         out.append(
             CardList(
-                headers=("status", "severity", "kind", "key", "window", "seen/expected"),
+                headers=("status", "severity", "kind", "key", "scale", "window", "seen/expected"),
                 cards=cards,
                 shrink=(3,),
             )
@@ -516,6 +520,9 @@ def alerts_json(alerts: Sequence[AlertRow]) -> str:
 
 
 def _key(alert: AlertRow) -> str:
+    if alert.kind == "case":
+        where = " ".join(f"{p}" for p in (alert.channel, alert.brand, alert.product) if p)
+        return f"{alert.topic or 'customer'} @ {where}" if where else alert.topic or "customer"
     parts = [alert.topic or "(any topic)"]
     if alert.channel:
         parts.append(f"@ {alert.channel}")
@@ -530,6 +537,8 @@ def _key(alert: AlertRow) -> str:
 
 def _measure(alert: AlertRow) -> str:
     observed, expected = alert.observed, alert.expected
+    if alert.kind == "case":
+        return f"{observed:g} message(s) of this customer"
     if alert.kind == "negative_share":
         return f"negative share {observed:.0%} vs {expected:.0%} usual"
     ratio = f" ({observed / expected:.1f}x)" if expected > 0 else ""
@@ -547,12 +556,19 @@ def render_alerts(console: Console, alerts: Sequence[AlertRow], zone: ZoneInfo) 
         return
     for alert in alerts:
         style = _SEVERITY_STYLE.get(alert.severity, "")
+        scale = f" · {alert.scale} scale" if alert.scale else ""
         title = Text.assemble(
             (f"{printable(alert.severity).upper()} ", style),
             (f"{printable(alert.status)} ", "bold" if alert.status == "open" else "dim"),
-            printable(f"{alert.kind} · {_key(alert)}"),
+            printable(f"{alert.kind} · {_key(alert)}{scale}"),
         )
-        lines: list[Any] = [
+        lines: list[Any] = []
+        if alert.summary:
+            lines.append(Text(printable(alert.summary), style="bold"))
+        if alert.conversation_id:
+            conversation = printable(alert.conversation_id)
+            lines.append(Text.assemble(("conversation: ", "bold"), conversation))
+        lines.append(
             Text(
                 f"{_measure(alert)} · score {alert.score:.1f} · window "
                 f"{local(alert.window_start)} → {local(alert.window_end)} · opened "
@@ -560,7 +576,7 @@ def render_alerts(console: Console, alerts: Sequence[AlertRow], zone: ZoneInfo) 
                 + (f" · resolved {local(alert.resolved_at)}" if alert.resolved_at else "")
                 + f" · rev {alert.revision}"
             )
-        ]
+        )
         if alert.phrase:
             lines.append(Text.assemble(("phrase: ", "bold"), printable(alert.phrase)))
         if alert.top_terms:

@@ -1,15 +1,20 @@
-"""What an alert shows: top terms, a phrase stitched from overlapping grams, samples, channels.
+"""What an alert shows: terms, a stitched phrase, samples, channels and a one-line summary.
 
 Pure functions over the alert's messages (:class:`~flows.detect.signals.Signal`). Texts are
 re-read (:func:`~flows.detect.phrases.gram_spans`) only for at most ``TEXT_SAMPLE``
 messages, so describing an alert stays cheap however large the incident.
+
+The summary (:func:`summarize`) says what, where and how much in one line, e.g.
+"Phàn nàn giao hàng trên Shopee tăng 6 lần trong 20 phút: giao chậm, shipper không gọi":
+the topic by its Vietnamese label from the taxonomy, the channel, brand and product of the
+key, observed over expected in the alert's window, and the first top terms.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from flows.detect.phrases import GramText, fold, gram_spans, syllable_runs
 from flows.detect.signals import Signal
@@ -150,7 +155,7 @@ def channel_breakdown(members: Iterable[Signal]) -> dict[str, int]:
 def pick_samples(
     members: Sequence[Signal], term_grams: set[int], topic: str, limit: int
 ) -> list[Signal]:
-    """Representative messages: with top terms first, distinct texts first, negative first.
+    """Representative messages: top terms, distinct texts, negative, latest first.
 
     One message per unit (conversation); in time order.
     """
@@ -159,7 +164,7 @@ def pick_samples(
         key=lambda r: (
             term_grams.isdisjoint(r.grams),
             not (r.negative or topic in r.negative_topics),
-            r.created_at,
+            -r.created_at.timestamp(),
             r.id,
         ),
     )
@@ -226,3 +231,116 @@ def stitch(
         key=lambda kv: (-kv[1], -_marks(kv[0]), kv[0]),
     )[0]
     return surface, key, lead
+
+
+#: How a summary names a channel (others: as stored).
+CHANNEL_NAMES = {
+    "shopee": "Shopee",
+    "tiki": "Tiki",
+    "lazada": "Lazada",
+    "sendo": "Sendo",
+    "zalo": "Zalo",
+    "facebook": "Facebook",
+    "messenger": "Messenger",
+    "tiktok": "TikTok",
+    "youtube": "YouTube",
+    "app_store": "App Store",
+    "google_play": "Google Play",
+    "hotline_chat": "hotline chat",
+    "web_chat": "web chat",
+    "forum": "diễn đàn",
+}
+#: How a summary names the reasons of a case (flags and topics).
+CASE_REASONS = {
+    "urgent": "khẩn cấp",
+    "churn_risk": "nguy cơ rời bỏ",
+    "product_safety": "an toàn sản phẩm",
+    "account_security": "bảo mật tài khoản",
+    "complaint": "phàn nàn",
+}
+#: The label of the pseudo-topic of messages without a taxonomy topic.
+OTHER_LABEL = "chủ đề chưa phân loại"
+SUMMARY_TERMS = 3
+CASE_QUOTE = 90
+
+
+def topic_label(topic: str, labels: Mapping[str, str]) -> str:
+    """The Vietnamese label of a topic, in running text ("giao hàng", "thanh toán")."""
+    if topic == "other":
+        return OTHER_LABEL
+    label = labels.get(topic) or topic.replace("_", " ")
+    return label[:1].lower() + label[1:] if label[1:2].islower() or len(label) == 1 else label
+
+
+def place(channel: str, brand: str, product: str) -> str:
+    """Where, in running text: ' trên Shopee', ' của Lumia (tai nghe L1)' or ''."""
+    out = ""
+    if channel:
+        out += f" trên {CHANNEL_NAMES.get(channel, channel)}"
+    if brand:
+        out += f" của {brand}"
+    if product:
+        out += f" ({product})"
+    return out
+
+
+def times(ratio: float) -> str:
+    """A ratio the Vietnamese way: "6", "2,5"."""
+    if ratio >= 10:
+        return f"{ratio:.0f}"
+    text = f"{ratio:.1f}".replace(".", ",")
+    return text[:-2] if text.endswith(",0") else text
+
+
+def summarize(
+    kind: str,
+    *,
+    family: str,
+    topic: str,
+    channel: str,
+    brand: str,
+    product: str,
+    phrase: str,
+    observed: float,
+    expected: float,
+    minutes: int,
+    negatives: int = 0,
+    messages: int = 0,
+    terms: Sequence[str] = (),
+    text: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """One line in Vietnamese: what, where, how much (module docstring)."""
+    labels = labels or {}
+    where = place(channel, brand, product)
+    about = topic_label(topic, labels) if topic else ""
+    span = f"trong {minutes} phút"
+    if kind == "case":
+        reasons = ", ".join(CASE_REASONS.get(t, t.replace("_", " ")) for t in terms)
+        quote = " ".join(text.split())
+        if len(quote) > CASE_QUOTE:
+            quote = quote[: CASE_QUOTE - 1].rstrip() + "…"
+        line = f"Khách hàng cần xử lý ngay{where}"
+        line += f" ({reasons})" if reasons else ""
+        return f"{line}: “{quote}”" if quote else line
+    if kind == "negative_share":
+        share = negatives / messages if messages else 0.0
+        line = f"Tỉ lệ tiêu cực về {about}{where} lên {share:.0%} (thường {expected:.0%}) {span}"
+    else:
+        if kind == "emerging_phrase":
+            what = f"Cụm từ mới “{phrase}”" + (f" về {about}" if about else "")
+        elif kind == "emerging_issue":
+            what = "Vấn đề mới" + (f" về {about}" if about and topic != "other" else "")
+        elif family == "complaints":
+            what = f"Phàn nàn {about}" if about else "Phàn nàn"
+        else:
+            what = f"Tin nhắn về {about}" if about else "Tin nhắn"
+        if expected >= 0.5:
+            how = f" tăng {times(observed / expected)} lần {span}"
+        else:
+            how = f": {observed:.0f} tin {span}, thường gần như không có"
+        line = f"{what}{where}{how}"
+    shown = [t for t in terms if t and t != phrase][:SUMMARY_TERMS]
+    if shown:
+        line += (" – " if ":" in line else ": ") + ", ".join(shown)
+    return line

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -153,6 +153,7 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
         origins: Callable[[], list[str]] | None,
         resume: _DetectState | None,
         key: str = DETECTOR_KEY,
+        labels: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
@@ -161,7 +162,8 @@ class DetectLogic(StatefulBatchLogic[SignalBatch, _Found, _DetectState]):
             merger = MinuteMerger(config.startup_grace_s, config.idle_grace_s)
             if origins is not None:
                 merger.declare(origins(), clock().timestamp())
-            resume = _DetectState(merger, Detector(config), key=key)
+            detector = Detector(config, labels() if labels is not None else None)
+            resume = _DetectState(merger, detector, key=key)
         self._state = resume
         self._windows = {origin: self._open(st) for origin, st in resume.windows.items()}
 
@@ -261,6 +263,7 @@ def _build_logic(
     timer: StageTimer | None,
     key: str,
     resume: _DetectState | None,
+    labels: Callable[[], Mapping[str, str]] | None = None,
 ) -> StatefulBatchLogic[SignalBatch, _Found, _DetectState]:
     if resume is not None and getattr(resume, "key", DETECTOR_KEY) != key:
         log.warning(
@@ -270,7 +273,7 @@ def _build_logic(
             key,
         )
         return _Retired(resume, clock)
-    return _timed_logic(DetectLogic(config, clock, probe, origins, resume, key), timer)
+    return _timed_logic(DetectLogic(config, clock, probe, origins, resume, key, labels), timer)
 
 
 def _timed_logic(logic: DetectLogic, timer: StageTimer | None) -> DetectLogic:
@@ -309,13 +312,15 @@ def detect(
     origins: Callable[[], list[str]] | None = None,
     timer: StageTimer | None = None,
     key: str = DETECTOR_KEY,
+    labels: Callable[[], Mapping[str, str]] | None = None,
 ) -> DetectOut:
     """Emerging-issue detection on enriched batches (module docstring).
 
     ``origins`` lists the origins of the source's partitions (called when the step starts):
     minutes then close as soon as every one of them is past them (see
     :mod:`flows.detect.merge`). ``key`` is the detector's key, which decides the worker it
-    runs on (:func:`detector_key`).
+    runs on (:func:`detector_key`). ``labels`` gives the topics' Vietnamese labels for the
+    alerts' summaries (called when the step starts).
     """
     extracted = op.map("signals", up, _signals)
     # (SignalBatch(origin, [Signal(id, unit, channel, topics, grams, ...), ...]) | None,
@@ -326,7 +331,7 @@ def detect(
     found = op.stateful_batch(
         "detect",
         keyed,
-        lambda resume: _build_logic(config, clock, probe, origins, timer, key, resume),
+        lambda resume: _build_logic(config, clock, probe, origins, timer, key, resume, labels),
     )
     # ("detector", _Found(alerts=[AlertRow, ...], late=[LateItem, ...] of both stages))
     alerts = op.filter_map("alerts", found, lambda kv: kv[1].alerts or None)

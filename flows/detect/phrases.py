@@ -1,4 +1,4 @@
-"""Candidate phrases of a message: syllable 2-4 grams of its normalized text.
+"""Candidate phrases and terms of a message: syllable n-grams of its normalized text.
 
 A message's ``text_normalized`` is cut into segments at punctuation, digits, emoji tokens
 and PII placeholders; inside a segment every run of 2 to 4 syllables is a gram, unless it
@@ -11,11 +11,18 @@ Grams are compared without diacritics ("thanh toan" = "thanh toán") and identif
 message, in parallel on every worker) makes no string per gram and the id of a gram is the
 same in every process and after a restart. :func:`gram_spans` gives the text of each gram
 back for the few messages an alert shows.
+
+*Terms* (:func:`term_ids`) are what the emerging-issue detector groups by co-occurrence:
+the single syllables of a segment that are not stop syllables (nor numbers or one-letter
+tokens) and its 2-grams, in the same id space (a 2-gram term is the 2-gram phrase).
+Customers describing one new problem in their own words share words ("hack", "otp",
+"tài khoản"), not phrases.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,11 +51,15 @@ class StopList:
     edge: frozenset[str]
     phrases: frozenset[int]
     breaks: frozenset[str]
+    edge_written: frozenset[str] = frozenset()
+    """The edge syllables as written (lower case, with diacritics): terms are checked on
+    these where the message has diacritics, so "tài" is a term while "tại" is not."""
 
     @classmethod
     def parse(cls, text: str, where: str = "stop list") -> StopList:
         """Read the ``[edge]``, ``[phrase]`` and ``[break]`` sections of a stop-list file."""
         found: dict[str, set[str]] = {name: set() for name in _SECTIONS}
+        written: set[str] = set()
         section: str | None = None
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.split("#", 1)[0].strip()
@@ -68,6 +79,8 @@ class StopList:
                 msg = f"{where}:{number}: expected a [section] header before {line!r}"
                 raise ConfigError(msg)
             found[section].add(" ".join(fold(line).split()))
+            if section == "edge":
+                written.add(unicodedata.normalize("NFC", line.lower()))
         phrases = set()
         for phrase in found["phrase"]:
             words = phrase.split()
@@ -75,7 +88,12 @@ class StopList:
                 msg = f"{where}: a stop phrase has 2 to 4 syllables, got {phrase!r}"
                 raise ConfigError(msg)
             phrases.add(gram_hash(words))
-        return cls(frozenset(found["edge"]), frozenset(phrases), frozenset(found["break"]))
+        return cls(
+            frozenset(found["edge"]),
+            frozenset(phrases),
+            frozenset(found["break"]),
+            frozenset(written),
+        )
 
 
 @lru_cache(maxsize=1)
@@ -185,6 +203,72 @@ def gram_ids(text: str, stops: StopList | None = None) -> tuple[int, ...]:
     return tuple(seen)
 
 
+def _kept_term(surface: str, folded: str, stops: StopList) -> bool:
+    """Whether one syllable is a term: not a stop syllable, a number or a single letter."""
+    if len(folded) < 2 or folded.isdigit():
+        return False
+    if surface == folded:  # typed without diacritics: ambiguous, judged folded
+        return folded not in stops.edge
+    return surface not in stops.edge_written
+
+
+def _terms_of(
+    surface: list[str], folded: list[str], stops: StopList
+) -> Iterator[tuple[int, int, int]]:
+    """``(hash, start, end)`` of every term (kept syllable, 2-gram of two) of one segment."""
+    stop_phrases = stops.phrases
+    hashes = [token_hash(t) for t in folded]
+    keep = [_kept_term(a, b, stops) for a, b in zip(surface, folded, strict=True)]
+    last = len(folded) - 1
+    for i, token_id in enumerate(hashes):
+        if not keep[i]:
+            continue
+        single = ((0xCBF29CE484222325 ^ token_id) * _MULT) & _MASK
+        yield single, i, i + 1
+        if i < last and keep[i + 1]:
+            pair = ((single ^ hashes[i + 1]) * _MULT) & _MASK
+            if pair not in stop_phrases:
+                yield pair, i, i + 2
+
+
+def _term_segments(text: str, stops: StopList) -> Iterator[tuple[list[str], list[str]]]:
+    """Written and folded syllables of each segment of ``text`` that terms may span."""
+    breaks = stops.breaks
+    for surface, folded in _aligned_chunks(text):
+        start = 0
+        for i, token in enumerate(folded):
+            if token in breaks:
+                if i > start:
+                    yield surface[start:i], folded[start:i]
+                start = i + 1
+        if len(folded) > start:
+            yield surface[start:], folded[start:]
+
+
+def _aligned_chunks(text: str) -> Iterator[tuple[list[str], list[str]]]:
+    """The chunks of ``text`` between separators, written and folded, syllable by syllable."""
+    surface_text = text.lower()
+    folded_text = strip_diacritics(surface_text)
+    if len(folded_text) != len(surface_text):  # decomposed input: fold syllable by syllable
+        folded_text = " ".join(strip_diacritics(w) for w in surface_text.split(" "))
+        surface_text = " ".join(surface_text.split(" "))
+    for chunk_s, chunk_f in zip(
+        _SEGMENTS.split(surface_text), _SEGMENTS.split(folded_text), strict=False
+    ):
+        surface, folded = chunk_s.split(), chunk_f.split()
+        if len(surface) == len(folded) and surface:
+            yield surface, folded
+
+
+def term_ids(text: str, stops: StopList | None = None) -> tuple[int, ...]:
+    """The distinct term ids of a message's normalized text, in order of first occurrence."""
+    stops = stops or default_stop_list()
+    seen: dict[int, None] = {}
+    for surface, folded in _term_segments(text, stops):
+        seen.update(dict.fromkeys(v for v, _, _ in _terms_of(surface, folded, stops)))
+    return tuple(seen)
+
+
 @dataclass(frozen=True, slots=True)
 class GramText:
     """A gram found in a text: its id, its folded form and its form as written."""
@@ -208,6 +292,25 @@ def gram_spans(text: str, stops: StopList | None = None) -> list[GramText]:
                     value,
                     " ".join(segment.folded[start:end]),
                     " ".join(segment.surface[start:end]),
+                    end - start,
+                    n,
+                    start,
+                )
+            )
+    return out
+
+
+def term_spans(text: str, stops: StopList | None = None) -> list[GramText]:
+    """Every term of ``text`` with its text (for the few messages an alert shows)."""
+    stops = stops or default_stop_list()
+    out: list[GramText] = []
+    for n, (surface, folded) in enumerate(_term_segments(text, stops)):
+        for value, start, end in _terms_of(surface, folded, stops):
+            out.append(
+                GramText(
+                    value,
+                    " ".join(folded[start:end]),
+                    " ".join(surface[start:end]),
                     end - start,
                     n,
                     start,

@@ -3,6 +3,15 @@
 Only customer voice counts: chat turns written by an agent give no signal. A chat
 conversation is one *unit*: its customer turns in the same minute count once for a key, so
 a customer who writes five lines is one voice, not five.
+
+Every message also counts for its channel and its brand, whatever its topics
+(:data:`ANY_TOPIC` keys): a rise of complaints on a channel shows even when they land in
+many topics. A message the taxonomy finds no topic in counts for the pseudo-topic
+:data:`OTHER`, so a
+rise of complaints about something the taxonomy does not know still shows as a volume
+spike of complaints (``other @ zalo``); the volume of all its messages (greetings,
+thanks, chit-chat) is learned but never alerts. The words of complaints (negative or
+complaint-flagged messages) are kept as term ids for the emerging-issue detector.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
-from flows.detect.phrases import StopList, default_stop_list, gram_ids
+from flows.detect.phrases import StopList, default_stop_list, gram_ids, term_ids
 from schemas.rows import StoredMessage
 
 #: Key types, as stored in ``alerts.key_type``.
@@ -21,16 +30,38 @@ TOPIC = "topic"
 TOPIC_CHANNEL = "topic_channel"
 TOPIC_BRAND = "topic_brand"
 TOPIC_PRODUCT = "topic_product"
+CHANNEL = "channel"
+BRAND = "brand"
 PHRASE = "phrase"
-KEY_TYPES = (TOPIC, TOPIC_CHANNEL, TOPIC_BRAND, TOPIC_PRODUCT)
-_DEPTH = {TOPIC: 0, TOPIC_CHANNEL: 1, TOPIC_BRAND: 1, TOPIC_PRODUCT: 2}
+TERMS = "terms"
+CASE = "case"
+KEY_TYPES = (TOPIC, TOPIC_CHANNEL, TOPIC_BRAND, TOPIC_PRODUCT, CHANNEL, BRAND)
+#: Keys of every topic: their complaints alert, the volume of all their messages does not.
+ANY_TOPIC = (CHANNEL, BRAND)
+_DEPTH = {
+    CHANNEL: 0,
+    BRAND: 0,
+    TOPIC: 0,
+    TOPIC_CHANNEL: 1,
+    TOPIC_BRAND: 1,
+    TOPIC_PRODUCT: 2,
+    PHRASE: 0,
+    TERMS: 0,
+    CASE: 3,
+}
+
+#: The pseudo-topic of customer messages in which the taxonomy finds no topic.
+OTHER = "other"
+#: The flag the enricher sets on a message reporting a problem.
+COMPLAINT = "complaint"
 
 
 class Key(NamedTuple):
-    """A monitored key: a topic, alone or narrowed to a channel, a brand or a product.
+    """A monitored key: a topic (alone or narrowed), or a whole channel or brand.
 
-    Unused fields are empty. A product key keeps its brand (product names are only unique
-    within a brand).
+    A topic can be narrowed to a channel, a brand or a product; a channel's or a brand's key
+    holds every topic (its topic is empty). Unused fields are empty. A product key keeps its
+    brand (product names are only unique within a brand).
     """
 
     type: str
@@ -47,7 +78,7 @@ class Key(NamedTuple):
     def contains(self, other: Key) -> bool:
         """Whether every message of ``other`` is also a message of this key."""
         return (
-            self.topic == other.topic
+            (not self.topic or self.topic == other.topic)
             and (not self.channel or self.channel == other.channel)
             and (not self.brand or self.brand == other.brand)
             and (not self.product or self.product == other.product)
@@ -56,15 +87,15 @@ class Key(NamedTuple):
     def matches(self, signal: Signal) -> bool:
         """Whether a message counts for this key."""
         return (
-            self.topic in signal.topics
+            (not self.topic or self.topic in signal.topics)
             and (not self.channel or self.channel == signal.channel)
             and (not self.brand or self.brand == signal.brand)
             and (not self.product or self.product == signal.product)
         )
 
     def describe(self) -> str:
-        """``delivery``, ``delivery @ shopee``, ``delivery / Zenta / Zenta S12``."""
-        parts = [self.topic]
+        """``delivery``, ``delivery @ shopee``, ``delivery / Zenta / Zenta S12``, ``* @ zalo``."""
+        parts = [self.topic or "*"]
         if self.channel:
             parts.append(f"@ {self.channel}")
         if self.brand:
@@ -79,11 +110,15 @@ class Signal:
     """One customer message as the detectors need it.
 
     ``unit`` is the conversation id of a chat turn and the message id otherwise.
-    ``negative_topics`` are the topics the message is negative about (the topic-level
-    sentiment of the enricher). ``grams`` are the ids of its candidate phrases
-    (:func:`flows.detect.phrases.gram_ids`; an ``array`` of 64-bit ids in the flow).
-    ``watermark`` is set by the window clock when the message arrives behind its watermark
-    (it is then a late item).
+    ``negative_topics`` are the topics the message complains about: those the enricher's
+    topic-level sentiment calls negative, or all of its topics when the enricher flags it a
+    complaint (a calm report of a problem is a complaint). ``grams`` are the ids of its
+    candidate phrases (:func:`flows.detect.phrases.gram_ids`; an ``array`` of 64-bit ids in
+    the flow).
+    ``terms`` are the ids of the words and word pairs of a complaint
+    (:func:`flows.detect.phrases.term_ids`; empty for other messages). ``flags`` are the
+    enricher's flags. ``watermark`` is set by the window clock when the message arrives
+    behind its watermark (it is then a late item).
 
     The detector keeps the signals of its last minutes, so the two texts, read only to
     describe an alert, are kept as UTF-8 (a third of the size of a ``str`` holding emoji)
@@ -102,6 +137,8 @@ class Signal:
     negative: bool
     created_at: datetime
     grams: Sequence[int]
+    terms: Sequence[int]
+    flags: tuple[str, ...]
     watermark: datetime | None
     _text: bytes
     _normalized: bytes
@@ -123,11 +160,14 @@ class Signal:
         text_normalized: str,
         grams: Sequence[int],
         watermark: datetime | None = None,
+        terms: Sequence[int] = (),
+        flags: tuple[str, ...] = (),
     ) -> None:
         self.id, self.unit, self.origin, self.source = id, unit, origin, source
         self.channel, self.brand, self.product = channel, brand, product
         self.topics, self.negative_topics, self.negative = topics, negative_topics, negative
         self.created_at, self.grams, self.watermark = created_at, grams, watermark
+        self.terms, self.flags = terms, flags
         self._text = text.encode("utf-8")
         self._normalized = text_normalized.encode("utf-8")
 
@@ -146,21 +186,58 @@ class Signal:
         return self
 
     @property
+    def complaint(self) -> bool:
+        """Negative, or flagged as reporting a problem."""
+        return self.negative or COMPLAINT in self.flags
+
+    @property
     def minute(self) -> int:
         """Event-time minute index (minutes since the Unix epoch, UTC)."""
         return int(self.created_at.timestamp() // 60)
 
-    def counted_keys(self) -> Iterator[Key]:
-        """Every key this message counts for."""
-        for topic in self.topics:
-            yield Key(TOPIC, topic)
-            yield Key(TOPIC_CHANNEL, topic, channel=self.channel)
-            if self.brand:
-                yield Key(TOPIC_BRAND, topic, brand=self.brand)
-                if self.product:
-                    yield Key(TOPIC_PRODUCT, topic, brand=self.brand, product=self.product)
-            elif self.product:
-                yield Key(TOPIC_PRODUCT, topic, product=self.product)
+    def counted_keys(self) -> tuple[Key, ...]:
+        """Every key this message counts for (the same tuple for messages alike)."""
+        where = (self.topics, self.channel, self.brand, self.product)
+        found = _KEYS.get(where)
+        if found is None:
+            found = tuple(_keys_of(*where))
+            if len(_KEYS) >= _KEYS_MAX:
+                _KEYS.clear()
+            _KEYS[where] = found
+        return found
+
+    def keyed_negatives(self) -> tuple[Key, ...]:
+        """The keys this message counts as a complaint for.
+
+        Those of a topic it complains about; a channel's and a brand's when it is a
+        complaint at all.
+        """
+        if not self.negative_topics and not self.complaint:
+            return ()
+        negative, complaint = self.negative_topics, self.complaint
+        return tuple(
+            k for k in self.counted_keys() if k.topic in negative or (complaint and not k.topic)
+        )
+
+
+#: The keys of recent (topics, channel, brand, product) combinations, shared (bounded).
+_KEYS: dict[tuple[tuple[str, ...], str, str, str], tuple[Key, ...]] = {}
+_KEYS_MAX = 50_000
+
+
+def _keys_of(topics: tuple[str, ...], channel: str, brand: str, product: str) -> Iterator[Key]:
+    yield Key(CHANNEL, "", channel=channel)
+    if brand:
+        yield Key(BRAND, "", brand=brand)
+    for topic in topics:
+        yield Key(TOPIC, topic)
+        yield Key(TOPIC_CHANNEL, topic, channel=channel)
+        if brand:
+            yield Key(TOPIC_BRAND, topic, brand=brand)
+            if product:
+                yield Key(TOPIC_PRODUCT, topic, brand=brand, product=product)
+        elif product:
+            yield Key(TOPIC_PRODUCT, topic, product=product)
 
 
 def is_customer_voice(row: StoredMessage) -> bool:
@@ -175,11 +252,21 @@ def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) ->
     hundred thousand), so they are made compact: repeated strings and topic tuples are
     shared, gram ids are packed 8 bytes each.
     """
-    negative_topics = tuple(
-        topic
-        for topic, sentiment in zip(row.topics, row.topic_sentiments, strict=False)
-        if sentiment == "negative"
-    )
+    negative = row.sentiment == "negative"
+    topics: tuple[str, ...] = tuple(dict.fromkeys(row.topics)) or (OTHER,)
+    flags = _shared(tuple(row.flags))
+    complaint = negative or COMPLAINT in flags
+    if COMPLAINT in flags:  # a complaint, calm or not, complains about what it talks about
+        negative_topics = topics
+    elif row.topics:
+        negative_topics = tuple(
+            topic
+            for topic, sentiment in zip(row.topics, row.topic_sentiments, strict=False)
+            if sentiment == "negative"
+        )
+    else:
+        negative_topics = (OTHER,) if negative else ()
+    text = row.text_normalized
     return Signal(
         id=row.id,
         unit=row.conversation_id or row.id,
@@ -188,17 +275,20 @@ def signal_of(row: StoredMessage, origin: str, stops: StopList | None = None) ->
         channel=_shared(row.channel),
         brand=_shared(row.brand),
         product=_shared(row.product),
-        topics=_shared(tuple(dict.fromkeys(row.topics))),
+        topics=_shared(topics),
         negative_topics=_shared(negative_topics),
-        negative=row.sentiment == "negative",
+        negative=negative,
         created_at=row.created_at,
         text=row.text,
-        text_normalized=row.text_normalized,
-        grams=array("Q", gram_ids(row.text_normalized, stops)),
+        text_normalized=text,
+        grams=array("Q", gram_ids(text, stops)),
+        terms=array("Q", term_ids(text, stops)) if complaint else _NO_TERMS,
+        flags=flags,
     )
 
 
 _T = TypeVar("_T", str, tuple[str, ...])
+_NO_TERMS: tuple[int, ...] = ()
 
 #: Strings and tuples shared between signals (channels, brands, products, topic sets).
 _SHARED: dict[object, object] = {}

@@ -9,6 +9,7 @@ detectors scale counts by a dispersion factor (quasi-Poisson) before testing the
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -146,6 +147,24 @@ def half_life_factor(minutes: float) -> float:
     return float(0.5 ** (1.0 / minutes))
 
 
+#: Beyond this many half-lives a decayed value is 0 (and no power overflows or underflows).
+_MAX_HALF_LIVES = 1000.0
+
+
+def decay(half_life: float, minutes: float) -> float:
+    """The factor a value decays by over ``minutes`` (0 after very long gaps, 1 for none).
+
+    Safe for any gap, however long (an event-time jump of centuries gives 0, not an
+    ``OverflowError``).
+    """
+    if minutes <= 0:
+        return 1.0
+    halves = minutes / half_life
+    if halves >= _MAX_HALF_LIVES:
+        return 0.0
+    return float(0.5**halves)
+
+
 @dataclass(slots=True)
 class EwMeanVar:
     """Exponentially weighted mean and variance of a per-minute series (West's update).
@@ -174,3 +193,74 @@ class EwMeanVar:
         """
         spread = math.sqrt(max(self.var, self.mean, floor))
         return (value - self.mean) / spread
+
+
+class MinuteCounts:
+    """Counts of the minutes that had any, with running totals: window sums in O(log n).
+
+    ``minutes`` are increasing; ``totals[i]`` is the sum of the counts up to and including
+    ``minutes[i]``. Old minutes are dropped in blocks (:meth:`trim`), so adding is O(1)
+    amortized whatever the window.
+    """
+
+    __slots__ = ("minutes", "totals")
+
+    def __init__(self, minutes: list[int] | None = None, totals: list[int] | None = None) -> None:
+        self.minutes: list[int] = minutes if minutes is not None else []
+        self.totals: list[int] = totals if totals is not None else []
+
+    def add(self, minute: int, count: int) -> None:
+        """Add the count of a minute after every minute already added."""
+        self.totals.append((self.totals[-1] if self.totals else 0) + count)
+        self.minutes.append(minute)
+
+    def total(self, first: int, last: int) -> int:
+        """The sum of the counts from minute ``first`` to ``last`` (both included)."""
+        minutes, totals = self.minutes, self.totals
+        if not minutes or minutes[-1] < first:
+            return 0
+        j = bisect_right(minutes, last) if last < minutes[-1] else len(minutes)
+        i = bisect_left(minutes, first, 0, j)
+        if j <= i:
+            return 0
+        return totals[j - 1] - (totals[i - 1] if i else 0)
+
+    def items(self, first: int) -> list[tuple[int, int]]:
+        """``(minute, count)`` of the minutes from ``first`` on."""
+        minutes, totals = self.minutes, self.totals
+        i = bisect_left(minutes, first)
+        return [
+            (minutes[k], totals[k] - (totals[k - 1] if k else 0)) for k in range(i, len(minutes))
+        ]
+
+    def first_from(self, first: int) -> int | None:
+        """The first minute with a count from ``first`` on, if any."""
+        i = bisect_left(self.minutes, first)
+        return self.minutes[i] if i < len(self.minutes) else None
+
+    @property
+    def last(self) -> int | None:
+        """The latest minute with a count."""
+        return self.minutes[-1] if self.minutes else None
+
+    def trim(self, oldest: int, slack: int) -> None:
+        """Drop the minutes before ``oldest`` once ``slack`` minutes of them have piled up."""
+        minutes = self.minutes
+        if minutes and minutes[0] < oldest - slack:
+            i = bisect_left(minutes, oldest)
+            if i:
+                dropped = self.totals[i - 1]
+                del minutes[:i]
+                self.totals = [t - dropped for t in self.totals[i:]]
+
+    def __bool__(self) -> bool:
+        return bool(self.minutes)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> MinuteCounts:
+        return MinuteCounts(list(self.minutes), list(self.totals))
+
+    def __getstate__(self) -> tuple[list[int], list[int]]:
+        return self.minutes, self.totals
+
+    def __setstate__(self, state: tuple[list[int], list[int]]) -> None:
+        self.minutes, self.totals = state

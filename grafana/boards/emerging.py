@@ -3,7 +3,9 @@
 Reads ``alerts FINAL`` (the latest revision of each incident, written by the stream
 detectors). "Open" means the latest revision is open and was written in the last day
 (event time, up to the end of the board's range). Alert times are ``DateTime64``: the
-queries use ``$__timeFilter_ms`` and ``$__toTime_ms``, not second precision.
+queries use ``$__timeFilter_ms`` and ``$__toTime_ms``, not second precision. Every alert
+shows its one-line Vietnamese summary and the time scale whose evidence opened it; the
+customer cases (kind ``case``: one customer who needs action now) have their own row.
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from grafana.boards.common import (
 
 UID = "voc-emerging-issues"
 
+#: The detectors' alerts: cases are listed apart.
+DETECTOR_ALERTS = "kind != 'case'"
+CASES = "kind = 'case'"
+
 KIND = VariableSpec(
     "kind",
     "Kind",
     "Which detector raised the alert.",
-    options=("volume_spike", "negative_share", "emerging_phrase"),
+    options=("volume_spike", "negative_share", "emerging_phrase", "emerging_issue"),
 )
 SEVERITY = VariableSpec(
     "severity",
@@ -38,6 +44,8 @@ SEVERITY = VariableSpec(
     "info: worth a look; warning: act in working hours; critical: act now.",
     options=("critical", "warning", "info"),
 )
+_SELECTED = (DETECTOR_ALERTS, in_variable("kind"), in_variable("severity"))
+
 INCIDENT = VariableSpec(
     "incident",
     "Incident",
@@ -46,13 +54,12 @@ INCIDENT = VariableSpec(
     f"""
 SELECT id
 FROM alerts FINAL
-WHERE {all_of("$__timeFilter_ms(updated_at)", in_variable("kind"), in_variable("severity"))}
+WHERE {all_of("$__timeFilter_ms(updated_at)", *_SELECTED)}
 ORDER BY opened_at DESC, id
 LIMIT 500
 """,
 )
 
-_SELECTED = (in_variable("kind"), in_variable("severity"))
 _SELECTED_INCIDENTS = (*_SELECTED, in_variable("id", "incident"))
 
 OPEN_BY_SEVERITY = table_query(
@@ -81,7 +88,7 @@ WHERE {all_of("opened_at <= $__toTime_ms", *_SELECTED)}
 
 OPEN_ALERTS = table_query(
     f"""
-SELECT opened_at, severity, kind, {ALERT_KEY_SQL} AS key,
+SELECT opened_at, severity, summary, kind, scale, {ALERT_KEY_SQL} AS key,
        round(observed, 2) AS observed, round(expected, 2) AS expected,
        if(expected > 0, round(observed / expected, 1), NULL) AS ratio,
        round(score, 2) AS score,
@@ -93,7 +100,9 @@ ORDER BY {SEVERITY_RANK_SQL}, opened_at DESC, id
 """,
     "opened_at",
     "severity",
+    "summary",
     "kind",
+    "scale",
     "key",
     "observed",
     "expected",
@@ -134,6 +143,31 @@ ORDER BY {SEVERITY_RANK_SQL}, key, messages DESC, channel_name
     "key",
     "channel_name",
     "messages",
+)
+
+OPEN_CASES = table_query(
+    f"""
+SELECT opened_at, severity, summary, channel, brand, product, conversation_id,
+       arrayStringConcat(top_terms, ', ') AS reasons, toUInt32(observed) AS messages,
+       arrayStringConcat(arraySlice(sample_ids, 1, 3), ', ') AS message_ids,
+       updated_at, id
+FROM alerts FINAL
+WHERE {open_alerts_where(CASES, in_variable("severity"))}
+ORDER BY {SEVERITY_RANK_SQL}, opened_at DESC, id
+LIMIT 500
+""",
+    "opened_at",
+    "severity",
+    "summary",
+    "channel",
+    "brand",
+    "product",
+    "conversation_id",
+    "reasons",
+    "messages",
+    "message_ids",
+    "updated_at",
+    "id",
 )
 
 PHRASES = table_query(
@@ -209,7 +243,7 @@ HISTORY = table_query(
     f"""
 SELECT opened_at, resolved_at,
        dateDiff('minute', opened_at, ifNull(resolved_at, updated_at)) AS minutes_open,
-       status, severity, kind, {ALERT_KEY_SQL} AS key,
+       status, severity, kind, scale, summary, {ALERT_KEY_SQL} AS key,
        round(observed, 2) AS observed, round(expected, 2) AS expected,
        revision, detector_version, id
 FROM alerts FINAL
@@ -223,6 +257,8 @@ LIMIT 500
     "status",
     "severity",
     "kind",
+    "scale",
+    "summary",
     "key",
     "observed",
     "expected",
@@ -266,13 +302,15 @@ def build() -> Board:
     board.add(
         table_panel(
             "Open alerts, most severe first",
-            "What is wrong now: the key (topic / channel / brand / product / phrase), observed "
-            "versus expected (messages per minute, or negative share) and their ratio, the "
-            "detector's score, and the terms that stand out. Filter the samples below by "
-            "incident with the variable at the top.",
+            "What is wrong now: the summary (what, where, how much), the time scale whose "
+            "evidence opened it (1m: one busy minute; 5m, 15m, 60m: a sliding window, how a "
+            "small channel, brand or product shows a rise), the key (topic / channel / brand "
+            "/ product / phrase), observed versus expected messages (or negative share) over "
+            "the alert's window and their ratio, the detector's score, and the terms that "
+            "stand out. Filter the samples below by incident with the variable at the top.",
             height=9,
             colors={"severity": SEVERITY_COLORS},
-            widths={"key": 260, "terms": 260},
+            widths={"summary": 420, "key": 220, "terms": 240},
         ),
         OPEN_ALERTS,
     )
@@ -295,6 +333,21 @@ def build() -> Board:
             span=8,
         ),
         CHANNEL_BREAKDOWN,
+    )
+
+    board.row("Customer cases")
+    board.add(
+        table_panel(
+            "Open customer cases, most severe first",
+            "One customer who needs action now (urgent, product safety, account security, "
+            "churn risk), one case per conversation: the summary with the first message, "
+            "where it came from, the conversation, why it is a case and how many of its "
+            "messages qualified. Customer service acts on these one by one.",
+            height=9,
+            colors={"severity": SEVERITY_COLORS},
+            widths={"summary": 480},
+        ),
+        OPEN_CASES,
     )
 
     board.row("Phrases and terms")

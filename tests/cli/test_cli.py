@@ -115,6 +115,16 @@ def test_config_masks_secrets() -> None:
     assert b"hunter2" not in result.stdout and b"s4lty" not in result.stdout
 
 
+def test_config_prints_the_detector_settings_in_effect() -> None:
+    result = voc("config", env={"VOC_DETECT_SCALES": "5,30", "VOC_DETECT_FIRE_SCORE": "7.5"})
+    assert result.returncode == 0, result.stderr.decode()
+    detect = json.loads(result.stdout)["detect"]
+    assert detect["scales"] == [5, 30] and detect["fire_score"] == 7.5
+    assert detect["false_alarms_per_day"] == 1.0  # the rest at their defaults
+    bad = voc("config", env={"VOC_DETECT_SCALES": "60,5"})
+    assert bad.returncode == 1 and b"VOC_DETECT_SCALES" in bad.stderr
+
+
 def test_schema_check_passes_on_the_committed_file() -> None:
     assert CliRunner().invoke(cli, ["schema", "--check"]).exit_code == 0
 

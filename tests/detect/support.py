@@ -11,8 +11,8 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flows.detect.phrases import gram_ids
-from flows.detect.signals import Signal
+from flows.detect.phrases import gram_ids, term_ids
+from flows.detect.signals import OTHER, Signal
 from nlp.types import Enrichment, MessageContext, TopicHit
 
 #: Minute 0 of the synthetic streams.
@@ -43,6 +43,7 @@ TEMPLATES = {
 OPENERS = ("", "trời ơi, ", "lần thứ hai rồi, ", "bực mình ghê, ")
 FILLERS = ("", "mình rất hài lòng", "sẽ ủng hộ tiếp", "tạm được", "cũng bình thường")
 _NEGATIVE_WORDS = ("chậm", "lỗi", "kém", "hỏng", "kẹt", "tệ")
+_FLAG_WORDS = {"gấp": "urgent", "bỏ app": "churn_risk"}
 _TOPIC_WORDS = {
     "giao": "delivery",
     "vận chuyển": "delivery",
@@ -62,7 +63,7 @@ def poisson(rng: random.Random, mean: float) -> int:
 
 
 class TopicEnricher:
-    """A small real enricher: topics and sentiment from keywords."""
+    """A small real enricher: topics, sentiment and two flags from keywords."""
 
     version = "test-topics-1"
 
@@ -77,7 +78,8 @@ class TopicEnricher:
             sentiment = "negative" if negative else "positive"
             topics = tuple(dict.fromkeys(t for word, t in _TOPIC_WORDS.items() if word in lowered))
             hits = tuple(TopicHit(t, 0.9, sentiment) for t in topics)
-            out.append(Enrichment(sentiment, 0.8, hits, (), (), self.version))
+            flags = tuple(flag for word, flag in _FLAG_WORDS.items() if word in lowered)
+            out.append(Enrichment(sentiment, 0.8, hits, (), flags, self.version))
         return out
 
 
@@ -156,24 +158,28 @@ def signals_from(messages: Sequence[dict[str, Any]], enricher: TopicEnricher) ->
     results = enricher.enrich_batch([m["text"] for m in messages])
     out = []
     for n, (message, result) in enumerate(zip(messages, results, strict=True)):
-        topics = tuple(t.topic for t in result.topics)
+        topics = tuple(t.topic for t in result.topics) or (OTHER,)
         negative = result.sentiment == "negative"
+        flags = tuple(message.get("flags", ()))
+        normalized = message["text"].lower()
         out.append(
             Signal(
                 id=message.get("id", f"s{n}"),
-                unit=message.get("id", f"s{n}"),
+                unit=message.get("conversation_id") or message.get("id", f"s{n}"),
                 origin="test",
                 source=message["source"],
                 channel=message["channel"],
                 brand=message["brand"],
                 product=message["product"],
                 topics=topics,
-                negative_topics=topics if negative else (),
+                negative_topics=topics if negative or "complaint" in flags else (),
                 negative=negative,
                 created_at=message["created_at"],
                 text=message["text"],
-                text_normalized=message["text"].lower(),
-                grams=gram_ids(message["text"].lower()),
+                text_normalized=normalized,
+                grams=gram_ids(normalized),
+                terms=term_ids(normalized) if negative or "complaint" in flags else (),
+                flags=flags,
             )
         )
     return out

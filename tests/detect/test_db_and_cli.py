@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ def streamed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Setting
         batch = list(background_messages(rng, minute, 60.0))
         if 80 <= minute < 92:
             batch += list(incident_messages(rng, minute, 15.0, KEK))
+        batch += [m for m in _case_conversation() if m["created_at"].minute % 60 == minute % 60
+                  and START + timedelta(minutes=minute) <= m["created_at"]
+                  < START + timedelta(minutes=minute + 1)]  # fmt: skip
         messages += sorted(batch, key=lambda m: m["created_at"])
     late = {"source": "review", "channel": "tiki", "text": "giao hàng nhanh",
             "created_at": START + timedelta(minutes=40)}  # fmt: skip
@@ -56,11 +60,29 @@ def streamed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Setting
     client.close()
     counter = WriteCounter()
     flow = build_flow(
-        settings, default_io(settings, counter), enricher=TopicEnricher, detect_config=CONFIG
+        settings,
+        default_io(settings, counter),
+        enricher=TopicEnricher,
+        detect_config=replace(CONFIG, case_close_after=10),
     )
     run_flow(flow, counter, quiet=True)
     yield settings, counter
     close_deferred()
+
+
+def _case_conversation() -> list[dict[str, Any]]:
+    """A customer who needs help now: three urgent turns of one chat, and an agent's reply."""
+    turns = [
+        ("customer", 100, "em cần gấp, thanh toán bị trừ tiền hai lần"),
+        ("agent", 101, "dạ chị chờ em kiểm tra ạ"),
+        ("customer", 102, "gấp lắm ạ, chiều nay em cần tiền"),
+        ("customer", 110, "không xử lý em bỏ app luôn"),
+    ]
+    return [
+        {"source": "chat", "channel": "zalo", "conversation_id": "conv-7", "role": role,
+         "text": text, "created_at": START + timedelta(minutes=minute, seconds=5)}
+        for role, minute, text in turns
+    ]  # fmt: skip
 
 
 @pytest.fixture
@@ -77,14 +99,15 @@ def test_alert_revisions_and_late_items_land_in_clickhouse(
     assert counts["late_items"] == 1 and counts["alerts"] >= 2
     latest = client.query(
         "SELECT id, revision, status, kind, topic, channel, phrase, length(sample_ids), "
-        "channel_breakdown, resolved_at IS NOT NULL FROM alerts FINAL"
+        "channel_breakdown, resolved_at IS NOT NULL FROM alerts FINAL WHERE kind != 'case'"
     ).result_rows
     assert len(latest) == 1
     _id, revision, status, kind, topic, channel, phrase, samples, breakdown, resolved = latest[0]
+    case_revision = _case_revisions(client)[-1][0]
+    assert counts["alerts"] == revision + case_revision  # every revision was written
     assert (status, topic, channel, bool(resolved)) == ("resolved", "delivery", "shopee", True)
     assert kind in ("volume_spike", "emerging_phrase") and "kẹt ở kho" in phrase
     assert samples >= 5 and set(breakdown) == {"shopee"}
-    assert counts["alerts"] == revision  # every revision was written; FINAL shows the last
     late = client.query(
         "SELECT id, stage, channel, watermark > created_at FROM late_items"
     ).result_rows
@@ -94,6 +117,28 @@ def test_alert_revisions_and_late_items_land_in_clickhouse(
         parameters={"id": late[0][0]},
     ).result_rows
     assert stored == [(1,)]  # a late message is still stored
+
+
+def _case_revisions(client: Any) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r)
+        for r in client.query(
+            "SELECT revision, status, severity, observed, top_terms, conversation_id, summary "
+            "FROM alerts FINAL WHERE kind = 'case'"
+        ).result_rows
+    ]
+
+
+def test_a_customer_who_needs_action_now_is_one_case_per_conversation(client: Any) -> None:
+    (latest,) = _case_revisions(client)  # one case for the conversation
+    # opened by the first urgent turn, updated by the next two (the agent's reply is not
+    # the customer's voice), resolved 10 quiet minutes after the last: four revisions
+    assert latest[:2] == (4, "resolved")
+    _, _, severity, observed, reasons, conversation, summary = latest
+    assert (severity, observed, conversation) == ("critical", 3.0, "conv-7")  # not the agent
+    assert list(reasons) == ["urgent", "churn_risk"]
+    assert summary.startswith("Khách hàng cần xử lý ngay trên Zalo (khẩn cấp, nguy cơ rời bỏ)")
+    assert "trừ tiền hai lần" in summary  # the turn that opened it
 
 
 def _late_id(client: Any) -> str:
@@ -128,6 +173,9 @@ def test_voc_alerts_json_lists_the_alert_with_its_samples(
     assert json.loads(filtered.output) == []
     other_kind = voc_alerts(streamed[0], "--json", "--kind", "negative_share")
     assert json.loads(other_kind.output) == []
+    assert alert["kind"] != "case" and alert["summary"] and alert["scale"]
+    (case,) = json.loads(voc_alerts(streamed[0], "--json", "--kind", "case").output)
+    assert (case["kind"], case["conversation_id"], case["status"]) == ("case", "conv-7", "resolved")
     recent = voc_alerts(streamed[0], "--json", "--last", "1h")  # event time is in 2026
     assert len(json.loads(recent.output)) == (1 if alert["updated_at"] >= _hour_ago() else 0)
 
@@ -147,7 +195,10 @@ def test_voc_alerts_prints_panels_with_key_terms_channels_and_samples(
     assert "delivery @ shopee" in text and "resolved" in text
     assert "top terms:" in text and "channels: shopee" in text
     assert "kẹt ở kho trung chuyển" in text
+    assert "scale" in text and ("Phàn nàn" in text or "Tin nhắn" in text or "Cụm từ" in text)
     assert voc_alerts(streamed[0], "--kind", "negative_share").output.strip() == "No alerts match."
+    cases = voc_alerts(streamed[0], "--kind", "case").output
+    assert "Khách hàng cần xử lý ngay" in cases and "conversation: conv-7" in cases
 
 
 def test_voc_alerts_on_a_database_without_migrations_is_one_error_line(tmp_path: Path) -> None:
@@ -168,7 +219,9 @@ def test_voc_alerts_and_the_report_show_the_sample_texts_at_80_and_120_columns(
     settings = streamed[0]
     client = connect(settings)
     try:
-        samples = client.query("SELECT sample_texts FROM alerts FINAL").result_rows[0][0]
+        samples = client.query(
+            "SELECT sample_texts FROM alerts FINAL WHERE kind != 'case' ORDER BY id"
+        ).result_rows[0][0]
     finally:
         client.close()
     before, out_console.width = out_console.width, width

@@ -15,6 +15,7 @@ from flows.detect.bursts import GramTrack, PhraseBursts, cluster_grams
 from flows.detect.config import DetectConfig
 from flows.detect.detector import Detector
 from flows.detect.signals import Signal
+from flows.detect.terms import EVERYWHERE, Complaint, TermBursts
 from schemas.errors import ConfigError
 from schemas.rows import AlertRow
 from tests.detect.support import (
@@ -122,6 +123,11 @@ def test_one_incident_gives_one_alert_with_samples_terms_breakdown_and_revisions
     assert len(first.sample_ids) >= 5 and set(first.sample_ids) <= incident_ids
     assert all("kẹt" in t for t in first.sample_texts)
     assert list(first.channel_breakdown) == ["shopee"] and first.channel_breakdown["shopee"] >= 5
+    # every revision is current: its channels add up to what it observed, and it says so
+    assert all(sum(r.channel_breakdown.values()) == r.observed for r in revisions)
+    grown = [r for r in revisions if r.observed > first.observed]
+    assert grown and all(r.summary and r.summary != first.summary for r in grown[:1])
+    assert first.scale in ("1m", "5m", "15m", "60m") and first.headline == first.summary
     assert detector.stats.fires.total() > 1  # several detectors fired; one alert was opened
 
 
@@ -185,12 +191,32 @@ def test_keys_not_seen_for_a_long_time_are_forgotten() -> None:
     assert detector.keys == {} and detector.stats.evicted > 20
 
 
-def test_the_key_table_stays_within_max_keys_and_busy_keys_keep_alerting() -> None:
+def test_one_off_products_stay_candidates_within_their_table_and_busy_keys_keep_alerting() -> None:
     minutes = minutes_of(130, extra=incident(80, 92))
     for minute, signals in enumerate(minutes):  # 20 one-off products a minute: 2,600 keys
         signals += [
             make_signal(10_000_000 + minute * 100 + j, minute, product=f"rare {minute}-{j}")
             for j in range(20)
+        ]
+    _, unbounded = detect(minutes)
+    config = replace(CONFIG, candidate_keys=300)
+    detector = Detector(config)
+    bounded = []
+    for minute, signals in enumerate(minutes):
+        bounded += detector.process(START_MINUTE + minute, signals)
+        assert len(detector.table.candidates) <= 300
+        assert not any(k.product.startswith("rare") for k in detector.keys)  # never promoted
+    assert detector.table.forgotten > 2000
+    assert [(r.id, r.revision) for r in bounded] == [(r.id, r.revision) for r in unbounded]
+    assert any(r.kind == "volume_spike" for r in bounded)
+
+
+def test_keys_with_state_stay_within_max_keys_and_busy_keys_keep_alerting() -> None:
+    minutes = minutes_of(130, extra=incident(80, 92))
+    for minute, signals in enumerate(minutes):  # products of 3 messages: each gets state
+        signals += [
+            make_signal(20_000_000 + minute * 100 + j, minute, product=f"trio {minute}-{j // 3}")
+            for j in range(21)
         ]
     _, unbounded = detect(minutes)
     config = replace(CONFIG, max_keys=150)
@@ -199,7 +225,7 @@ def test_the_key_table_stays_within_max_keys_and_busy_keys_keep_alerting() -> No
     for minute, signals in enumerate(minutes):
         bounded += detector.process(START_MINUTE + minute, signals)
         assert len(detector.keys) <= 150
-    assert detector.stats.dropped > 2000
+    assert detector.stats.dropped > 700  # 910 products got state: most were dropped
     assert [(r.id, r.revision) for r in bounded] == [(r.id, r.revision) for r in unbounded]
     assert any(r.kind == "volume_spike" for r in bounded)
 
@@ -238,6 +264,19 @@ def test_a_long_jump_in_event_time_does_not_overflow_the_phrase_baselines(days: 
     assert bursts.table[3] > bursts.table.get(2, 0.0)  # the old counts decayed to nothing
 
 
+@pytest.mark.parametrize("days", [256, 400, 9_000])
+def test_a_long_jump_in_event_time_does_not_overflow_the_term_baselines(days: int) -> None:
+    """The complaint terms' baselines renormalize like the phrases' (issue 12)."""
+    terms = TermBursts(half_life=CONFIG.term_half_life)
+    config = replace(CONFIG, term_guard=0)
+    terms.step(START_MINUTE, [Complaint("zalo", "", frozenset({1, 2}))], config)
+    later = START_MINUTE + days * 24 * 60
+    terms.step(later, [Complaint("zalo", "", frozenset({1, 3}))], config)
+    assert terms.base_minute == later
+    assert 0.0 <= terms.share(1, later + 1) <= 1.0
+    assert terms.scopes[EVERYWHERE].table[3] > terms.scopes[EVERYWHERE].table.get(2, 0.0)
+
+
 def test_overlapping_grams_of_one_burst_are_clustered() -> None:
     units = {1: {"a", "b", "c", "d"}, 2: {"a", "b", "c"}, 3: {"b", "c", "d", "e"}, 4: {"x", "y"}}
     assert cluster_grams(units) == [[1, 3, 2], [4]]
@@ -246,12 +285,61 @@ def test_overlapping_grams_of_one_burst_are_clustered() -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"max_keys": 0}, "max_keys must be at least 1"),
-        ({"history_minutes": 4}, "history_minutes must exceed persist_n"),
-        ({"wait_s": -1.0}, "wait_s must be a number >= 0"),
+        ({"max_keys": 0}, r"max_keys \(VOC_DETECT_MAX_KEYS\) must be at least 1"),
+        ({"history_minutes": 4}, r"history_minutes \(VOC_DETECT_HISTORY_MINUTES\) must exceed"),
+        ({"wait_s": -1.0}, r"wait_s \(VOC_DETECT_WAIT_S\) must be a number >= 0"),
         ({"persist_k": 5}, "persist_k <= persist_n"),
+        ({"scales": (15, 5)}, "scales .* must be distinct and increasing"),
+        ({"scales": (1, 5)}, "scales .* must be whole minutes from 2 to 1440"),
+        ({"share_half_life": 0.0}, "share_half_life .* must be above 0"),
+        ({"false_alarms_per_day": 0.0}, "false_alarms_per_day .* must be above 0"),
+        ({"fire_score": float("nan")}, "fire_score .* must be"),
     ],
 )
 def test_settings_that_cannot_work_are_refused(change: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         DetectConfig(**change)
+
+
+ACCOUNT = ("tài khoản bị hack", "acc của mình bị hack rồi", "bị hack mất tài khoản luôn")
+CODES = ("không nhận được mã otp", "otp gửi về số lạ", "mã otp cứ báo sai")
+MONEY = ("ví bị trừ tiền", "mất sạch tiền trong ví", "tiền bị rút mất")
+ANGER = ("tệ thật", "lỗi gì vậy trời", "dịch vụ tệ quá", "ai giúp với, lỗi quá")
+
+
+def takeover_wave(start: int, stop: int, rate: float) -> Extra:
+    """Complaints about something no topic covers, each worded its own way."""
+
+    def extra(rng: random.Random, minute: int) -> Iterator[dict[str, Any]]:
+        if not start <= minute < stop:
+            return
+        for message in incident_messages(rng, minute, rate, "", rng.choice(("shopee", "tiki"))):
+            parts = [rng.choice(ACCOUNT), rng.choice(CODES), rng.choice(MONEY)]
+            rng.shuffle(parts)
+            message["text"] = f"{', '.join(parts)}, {rng.choice(ANGER)}"
+            yield message
+
+    return extra
+
+
+def test_an_unknown_topic_in_varied_words_gives_one_emerging_issue_with_its_terms() -> None:
+    minutes = minutes_of(200, extra=takeover_wave(150, 170, 4.0))
+    _, rows = detect(minutes)
+    alerts = by_id(rows)
+    assert len(alerts) == 1, [(r.kind, r.summary) for r in rows]
+    revisions = next(iter(alerts.values()))
+    first, last = revisions[0], revisions[-1]
+    assert first.kind == "emerging_issue" and first.key_type == "terms"
+    assert START + timedelta(minutes=150) < first.opened_at <= START + timedelta(minutes=160)
+    terms = " ".join(first.top_terms)
+    assert "hack" in terms and "otp" in terms, first.top_terms
+    wave = {s.id for m in minutes[150:170] for s in m if "otp" in s.text}
+    assert set(first.sample_ids) <= wave and len(first.sample_ids) >= 5
+    assert first.summary.startswith("Vấn đề mới") and "otp" in first.summary
+    assert sum(first.channel_breakdown.values()) == first.observed
+    assert last.status == "resolved" and last.observed > first.observed
+
+
+def test_ordinary_traffic_gives_no_emerging_issue_over_hours() -> None:
+    _, rows = detect(minutes_of(400, seed=5))
+    assert rows == []

@@ -4,21 +4,41 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from flows.detect.config import DetectConfig
-from flows.detect.monitors import FIRE, RESOLVE, NegativeMonitor, Trigger, VolumeMonitor
+from flows.detect.monitors import (
+    FIRE,
+    RESOLVE,
+    NegativeMonitor,
+    Traffic,
+    Trigger,
+    VolumeMonitor,
+)
 from tests.detect.support import poisson
 
 CONFIG = DetectConfig()
+THRESHOLDS = {w: CONFIG.scale_threshold(w, 600) for w in CONFIG.scales}
 
 
 def run(
-    counts: list[tuple[int, int]], config: DetectConfig = CONFIG
+    counts: list[tuple[int, int]], config: DetectConfig = CONFIG, *, every_minute: bool = True
 ) -> tuple[VolumeMonitor, list[tuple[int, str]]]:
-    """Feed (key count, total) per minute; return the monitor and its (minute, event)s."""
-    monitor = VolumeMonitor(first_minute=0, last_seen=0)
+    """Feed (key count, total) per minute; return the monitor and its (minute, event)s.
+
+    As the detector does, the monitor is stepped in the minutes its key has messages (and
+    while hot); with ``every_minute`` it is stepped in every minute.
+    """
+    traffic = Traffic(config.longest_scale + config.persist_n + 1, config.share_half_life)
+    traffic.advance(0, counts[0][1], config.scales)
+    monitor = VolumeMonitor.new(0, traffic)
     events = []
     for minute, (x, total) in enumerate(counts):
-        event = monitor.step(minute, x, total, config)
+        if minute:
+            traffic.advance(minute, total, config.scales)
+        if not (x or every_minute or monitor.trigger.hot):
+            continue
+        event = monitor.step(minute, x, traffic, config, THRESHOLDS)
         if event:
             events.append((minute, event))
     return monitor, events
@@ -73,11 +93,11 @@ def test_one_elevated_minute_waits_for_a_second_one_k_of_n() -> None:
     assert events[0][0] == 121
 
 
-def test_a_small_key_below_the_minimum_volume_does_not_fire() -> None:
+def test_one_busy_minute_of_a_small_key_does_not_fire() -> None:
     rng = random.Random(4)
-    counts = traffic(rng, 200, 0.3, 200) + traffic(rng, 10, 0.3, 200, key_x=6)
+    counts = [*traffic(rng, 200, 0.3, 200), (6, 206), *traffic(rng, 30, 0.3, 200)]
     assert max(x for x, _ in counts[200:]) < CONFIG.min_volume
-    _, events = run(counts)
+    _, events = run(counts, every_minute=False)
     assert events == []
 
 
@@ -124,3 +144,47 @@ def test_negative_share_rising_at_constant_volume_fires() -> None:
     assert events and events[0][1] == FIRE
     assert 200 <= events[0][0] <= 202
     assert [e for _, e in events].count(FIRE) == 1
+
+
+def test_a_small_key_rising_to_two_a_minute_fires_on_a_longer_scale_within_minutes() -> None:
+    rng = random.Random(8)
+    quiet = traffic(rng, 300, 0.2, 150)
+    incident = [(x + poisson(rng, 2.0), total) for x, total in traffic(rng, 20, 0.2, 150)]
+    monitor, events = run(quiet + incident + traffic(rng, 40, 0.2, 150), every_minute=False)
+    assert [e for _, e in events][:1] == [FIRE]
+    fired = events[0][0]
+    assert 300 <= fired <= 310  # 11 messages where 1.3 are expected (this draw is slow)
+    assert monitor.trigger.scale in CONFIG.scales  # no single minute was enough
+
+
+def test_a_small_steady_key_never_fires_on_any_scale() -> None:
+    rng = random.Random(9)
+    for key_rate in (0.05, 0.3, 1.0):
+        _, events = run(traffic(rng, 1500, key_rate, 150), every_minute=False)
+        assert events == [], key_rate
+
+
+def test_quiet_minutes_applied_lazily_give_the_same_baseline_as_stepping_each_minute() -> None:
+    rng = random.Random(10)
+    counts = traffic(rng, 400, 0.4, 150)
+    eager, _ = run(counts, every_minute=True)
+    lazy, _ = run(counts, every_minute=False)
+    assert lazy.updated < eager.updated or counts[-1][0]
+    config = CONFIG
+    final = Traffic(config.longest_scale + config.persist_n + 1, config.share_half_life)
+    for minute, (_x, total) in enumerate(counts):
+        final.advance(minute, total, config.scales)
+    for monitor in (eager, lazy):
+        monitor.catch_up(len(counts) - 1, final, config)
+    assert lazy.share_x == pytest.approx(eager.share_x, rel=1e-9)
+    assert lazy.rate(final, config) == pytest.approx(eager.rate(final, config), rel=1e-9)
+    assert lazy.count.mean == pytest.approx(eager.count.mean, rel=1e-6, abs=1e-9)
+    assert lazy.count.var == pytest.approx(eager.count.var, rel=1e-6, abs=1e-9)
+
+
+def test_a_resolved_incident_does_not_fire_again_from_a_longer_window() -> None:
+    rng = random.Random(11)
+    quiet = traffic(rng, 300, 0.3, 150)
+    incident = [(x + poisson(rng, 3.0), total) for x, total in traffic(rng, 15, 0.3, 150)]
+    _, events = run(quiet + incident + traffic(rng, 120, 0.3, 150), every_minute=False)
+    assert [e for _, e in events] == [FIRE, RESOLVE]

@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.detect.stats import (
     EwMeanVar,
+    MinuteCounts,
     binomial_score,
+    decay,
     half_life_factor,
     poisson_score,
     poisson_sf_log10,
@@ -68,3 +72,36 @@ def test_ew_mean_var_tracks_a_level_and_its_spread() -> None:
     assert stat.mean == pytest.approx(10.0, abs=0.2)
     assert stat.var == pytest.approx(4.0, rel=0.1)
     assert stat.z(16.0) == pytest.approx(6.0 / math.sqrt(max(stat.var, stat.mean)), rel=0.05)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.integers(1, 9)), min_size=1, max_size=80),
+    st.integers(0, 400),
+    st.integers(0, 60),
+)
+def test_minute_counts_sum_any_window_as_a_plain_sum_would_even_after_trimming(
+    steps: list[tuple[int, int]], first: int, span: int
+) -> None:
+    counts = MinuteCounts()
+    kept: list[tuple[int, int]] = []
+    minute = 0
+    for gap, count in steps:
+        minute += gap
+        counts.add(minute, count)
+        kept.append((minute, count))
+        counts.trim(minute - 30, 10)  # drops old minutes in blocks
+    last = first + span
+    if first >= minute - 30:  # windows the trimming promised to keep
+        assert counts.total(first, last) == sum(c for m, c in kept if first <= m <= last)
+        assert counts.items(first) == [(m, c) for m, c in kept if m >= first]
+    assert counts.last == minute
+
+
+@pytest.mark.parametrize("minutes", [0, 1, 7, 10**6, 10**12])
+def test_decay_is_safe_for_any_gap(minutes: float) -> None:
+    factor = decay(180.0, minutes)
+    assert 0.0 <= factor <= 1.0
+    assert factor == (
+        0.5 ** (minutes / 180.0) if minutes < 1000 else pytest.approx(0.0, abs=1e-300)
+    )

@@ -181,10 +181,12 @@ def _alerts(
         sample_ids=ids,
         sample_texts=texts,
         expected=0.27,
+        scale="1m",
     )
+    headline = "Tỉ lệ tiêu cực về giao hàng trên Shopee lên 55% (thường 27%) trong 3 phút"
     return {
         "a-delivery-shopee": [
-            alert_row(**spike, observed=0.55, score=5.1),
+            alert_row(**spike, observed=0.55, score=5.1, summary=headline, headline=headline),
             alert_row(
                 **spike,
                 revision=2,
@@ -192,7 +194,48 @@ def _alerts(
                 observed=0.64,
                 score=8.2,
                 updated_at=incident.start + timedelta(minutes=10),
+                summary="Tỉ lệ tiêu cực về giao hàng trên Shopee lên 64% (thường 27%) trong 9 phút",
+                headline="Tỉ lệ tiêu cực về giao hàng trên Shopee lên 64% (thường 27%) trong 9 phút",
             ),
+        ],
+        "a-case-open": [
+            alert_row(
+                id="a-case-open",
+                kind="case",
+                key_type="case",
+                severity="critical",
+                topic="payment",
+                channel="zalo",
+                opened_at=incident.start + timedelta(minutes=4),
+                observed=2.0,
+                top_terms=("urgent",),
+                channel_breakdown={"zalo": 2},
+                sample_ids=ids[:2],
+                sample_texts=texts[:2],
+                scale="",
+                summary="Khách hàng cần xử lý ngay trên Zalo (khẩn cấp): “bị trừ tiền 2 lần”",
+                headline="Khách hàng cần xử lý ngay trên Zalo (khẩn cấp): “bị trừ tiền 2 lần”",
+                conversation_id="conv-seeded-1",
+            )
+        ],
+        "a-case-resolved": [
+            alert_row(
+                id="a-case-resolved",
+                kind="case",
+                key_type="case",
+                severity="warning",
+                channel="shopee",
+                status="resolved",
+                opened_at=incident.start + timedelta(minutes=2),
+                resolved_at=incident.start + timedelta(minutes=8),
+                updated_at=incident.start + timedelta(minutes=8),
+                observed=1.0,
+                top_terms=("churn_risk",),
+                sample_ids=ids[:1],
+                sample_texts=texts[:1],
+                scale="",
+                summary="Khách hàng cần xử lý ngay trên Shopee (nguy cơ rời bỏ)",
+            )
         ],
         "a-phrase": [
             alert_row(

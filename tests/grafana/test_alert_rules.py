@@ -35,11 +35,10 @@ def test_an_open_alert_of_warning_or_above_fires_with_its_samples(
         "delivery / shopee",
     )
     row = seeded.alerts["a-delivery-shopee"][-1]
-    by_id = sorted(zip(row.sample_ids, row.sample_texts, strict=True))
     assert spike["samples"].split("\n") == [
-        "- " + " ".join(text.split())[:160] for _, text in by_id[:3]
-    ]
-    assert spike["terms"] == "giao hàng, chậm, shopee"
+        "- " + " ".join(text.split())[:160] for text in row.sample_texts[:3]
+    ]  # the first three as stored: the detector pins them until the severity changes
+    assert (spike["scale"], spike["headline"]) == ("1m", row.headline)
     key = tuple(sorted(spike.items()))
     assert result.value("B", key) == 0.64  # observed, latest revision
     assert result.value("C", key) == 0.27  # expected
@@ -58,16 +57,25 @@ def test_a_revision_with_new_figures_keeps_the_instance_a_new_severity_does_not(
         "topic": "payment",
         "brand": "MamMam",
         "opened_at": opened,
-        "sample_ids": ("m3", "m1", "m2", "m4"),
-        "sample_texts": ("ba", "một", "hai  có\n khoảng trắng", "bốn"),
         "top_terms": ("momo", "lỗi"),
+        "scale": "5m",
     }
     seen: list[tuple[dict[str, str], float]] = []
+    pinned = ("ba", "một", "hai  có\n khoảng trắng")
+    opening = "Phàn nàn thanh toán của MamMam tăng 5 lần trong 5 phút: momo, lỗi"
     revisions = [
-        {"revision": 1, "observed": 10.0, "expected": 2.0},
-        {"revision": 2, "observed": 14.0, "expected": 2.0},
-        {"revision": 3, "observed": 30.0, "expected": 2.0, "severity": "critical"},
-    ]
+        {"revision": 1, "observed": 10.0, "expected": 2.0, "summary": opening,
+         "headline": opening, "sample_texts": (*pinned, "bốn")},
+        {"revision": 2, "observed": 14.0, "expected": 2.0, "headline": opening,
+         "summary": "Phàn nàn thanh toán của MamMam tăng 7 lần trong 7 phút: momo, lỗi",
+         "sample_texts": (*pinned, "năm", "sáu")},
+        {"revision": 3, "observed": 30.0, "expected": 2.0, "severity": "critical",
+         "summary": "Phàn nàn thanh toán của MamMam tăng 15 lần trong 9 phút: momo",
+         "headline": "Phàn nàn thanh toán của MamMam tăng 15 lần trong 9 phút: momo",
+         "sample_texts": (*pinned, "bảy")},
+    ]  # fmt: skip
+    for change in revisions:
+        change["sample_ids"] = tuple(f"m{i}" for i in range(len(change["sample_texts"])))
     for step, change in enumerate(revisions):
         updated = opened + timedelta(minutes=5 * step)
         row = alert_row(**fields, updated_at=updated, **change)
@@ -76,10 +84,18 @@ def test_a_revision_with_new_figures_keeps_the_instance_a_new_severity_does_not(
         (labels,) = result.firing_labels()
         seen.append((labels, result.value("B", tuple(sorted(labels.items())))))
     (first, observed_1), (second, observed_2), (third, observed_3) = seen
-    assert first["samples"] == "- một\n- hai có khoảng trắng\n- ba"  # by message id, tidied
-    assert (first["key"], first["terms"]) == ("payment / MamMam", "momo, lỗi")
+    assert first["samples"] == "- ba\n- một\n- hai có khoảng trắng"  # the pinned ones, tidied
+    assert (first["key"], first["headline"], first["scale"]) == ("payment / MamMam", opening, "5m")
     assert second == first and (observed_1, observed_2) == (10.0, 14.0)
-    assert third == {**first, "severity": "critical"} and observed_3 == 30.0
+    assert (
+        third
+        == {
+            **first,
+            "severity": "critical",
+            "headline": revisions[2]["headline"],
+        }
+        and observed_3 == 30.0
+    )
     write_rows(
         seeded.settings,
         "alerts",
@@ -92,6 +108,27 @@ def test_a_revision_with_new_figures_keeps_the_instance_a_new_severity_does_not(
     )
     resolved = evaluate_rule(seeded.client, rule, opened + timedelta(hours=1, minutes=1))
     assert resolved.firing == set()
+
+
+def test_an_open_customer_case_fires_once_with_its_headline_and_first_message(
+    seeded: Seeded, rules: dict[str, dict[str, Any]]
+) -> None:
+    result = evaluate_rule(seeded.client, rules["voc-open-case"], seeded.wall_after)
+    firing = result.firing_labels()
+    assert [labels["incident"] for labels in firing] == ["a-case-open"]  # not the resolved one
+    (case,) = firing
+    row = seeded.alerts["a-case-open"][-1]
+    assert (case["kind"], case["severity"], case["channel"], case["conversation"]) == (
+        "case",
+        "critical",
+        "zalo",
+        "conv-seeded-1",
+    )
+    assert case["headline"] == row.headline
+    assert case["samples"] == "- " + " ".join(row.sample_texts[0].split())[:160]
+    assert result.value("B", tuple(sorted(case.items()))) == 2.0
+    incidents = evaluate_rule(seeded.client, rules["voc-open-incident"], seeded.wall_after)
+    assert all(labels["kind"] != "case" for labels in incidents.firing_labels())
 
 
 def test_negative_share_fires_for_the_seeded_incident_only(

@@ -94,7 +94,7 @@ def test_rules_link_to_existing_panels() -> None:
 
 def test_rules_are_well_formed_for_grafana() -> None:
     all_rules = rules()
-    assert len({r["uid"] for r in all_rules}) == len(all_rules) == 4
+    assert len({r["uid"] for r in all_rules}) == len(all_rules) == 5
     for rule in all_rules:
         refs = [entry["refId"] for entry in rule["data"]]
         assert rule["condition"] in refs
@@ -141,22 +141,32 @@ def test_environment_variables_are_documented() -> None:
         "VOC_GRAFANA_CLICKHOUSE_PASSWORD",
         "VOC_ALERT_WEBHOOK_URL",
         "VOC_ALERT_WEBHOOK_TOKEN",
+        "VOC_CASE_WEBHOOK_URL",
+        "VOC_CASE_WEBHOOK_TOKEN",
     }
     for name in used:
         assert f"`{name}`" in readme, name
 
 
 def test_contact_point_policy_and_template_fit_together() -> None:
-    (point,) = load("alerting/contact-points.yaml")["contactPoints"]
-    (receiver,) = point["receivers"]
-    assert receiver["type"] == "webhook"
-    assert receiver["settings"]["url"] == "$VOC_ALERT_WEBHOOK_URL"
+    oncall, cases = load("alerting/contact-points.yaml")["contactPoints"]
+    urls = {}
+    for point in (oncall, cases):
+        (receiver,) = point["receivers"]
+        assert receiver["type"] == "webhook"
+        urls[point["name"]] = receiver["settings"]["url"]
+    assert urls == {"voc-oncall": "$VOC_ALERT_WEBHOOK_URL", "voc-cases": "$VOC_CASE_WEBHOOK_URL"}
     (policy,) = load("alerting/policies.yaml")["policies"]
+    assert policy["receiver"] == "voc-oncall"
     receivers = {policy["receiver"]} | {r["receiver"] for r in policy.get("routes", [])}
-    assert receivers == {point["name"]}
+    assert receivers == set(urls)
     severities = {r["labels"].get("severity") for r in rules()} - {None}
     assert severities <= {"warning", "critical"}
-    for route in policy["routes"]:
+    first, *others = policy["routes"]
+    # a case (its rule's rows carry kind = case) goes to customer service, before any other
+    # route can take it
+    assert (first["receiver"], first["object_matchers"]) == ("voc-cases", [["kind", "=", "case"]])
+    for route in others:
         for key, op, value in route["object_matchers"]:
             assert (key, op) == ("severity", "=") and value in ("warning", "critical")
 
@@ -164,6 +174,7 @@ def test_contact_point_policy_and_template_fit_together() -> None:
     text = template["template"]
     defined = set(re.findall(r'\{\{-? define "([^"]+)" -?\}\}', text))
     used = set(re.findall(r'template "([^"]+)"', json.dumps(receiver["settings"]) + text))
+    assert ".Annotations.scale" in text
     assert used <= defined == {"voc.title", "voc.alert", "voc.message"}
     assert_balanced(text)
     for field in ("summary", "key", "observed", "expected", "samples"):

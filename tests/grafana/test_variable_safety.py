@@ -181,6 +181,7 @@ def test_alert_rules_take_no_values_and_carry_stored_ones_as_data(
         sample_ids=("hostile-2",),
         sample_texts=(STORED[2],),
         top_terms=(STORED[0],),
+        summary=STORED[0],
     )
     write(seeded.settings, "alerts", AlertRow.COLUMNS, [row])
     result = evaluate_rule(
@@ -188,4 +189,4 @@ def test_alert_rules_take_no_values_and_carry_stored_ones_as_data(
     )
     (labels,) = result.firing_labels()
     assert labels["key"] == f"delivery / {STORED[2]} / {STORED[3]}"
-    assert labels["terms"] == STORED[0]
+    assert labels["headline"] == STORED[0]  # the summary (the terms are in it, not a label)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
+from flows.detect.config import DetectConfig
 from flows.settings import Settings, load_settings
 from schemas.errors import ConfigError
 
@@ -56,6 +59,62 @@ def test_invalid_values_name_the_variable(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_detector_settings_come_from_voc_detect_variables_and_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "detect.yaml"
+    path.write_text("fire_score: 6.5\nscales: [5, 30]\nwarmup: 90\n", encoding="utf-8")
+    monkeypatch.setenv("VOC_DETECT_FILE", str(path))
+    monkeypatch.setenv("VOC_DETECT_WARMUP", "45")  # the environment wins over the file
+    monkeypatch.setenv("VOC_DETECT_CASE_FLAGS", "urgent, product_safety")
+    settings = load_settings()
+    detect = settings.detect
+    assert (detect.fire_score, detect.scales, detect.warmup) == (6.5, (5, 30), 45)
+    assert detect.case_flags == ("urgent", "product_safety")
+    assert detect.wait_s == DetectConfig().wait_s  # the rest keeps its default
+    shown = settings.describe()["detect"]
+    assert shown["scales"] == [5, 30] and shown["warmup"] == 45
+    assert set(shown) == {f.name for f in fields(DetectConfig)}
+
+
+@pytest.mark.parametrize(
+    ("env", "file", "message"),
+    [
+        ({"VOC_DETECT_FIRE_SCOR": "7"}, None, "unknown detector settings: VOC_DETECT_FIRE_SCOR"),
+        ({"VOC_DETECT_PERSIST_K": "9"}, None, r"persist_k \(VOC_DETECT_PERSIST_K\)"),
+        ({"VOC_DETECT_SCALES": "60,5"}, None, "VOC_DETECT_SCALES.*distinct and increasing"),
+        ({"VOC_DETECT_SCALES": "5,x"}, None, "VOC_DETECT_SCALES"),
+        ({"VOC_DETECT_WAIT_S": "-1"}, None, r"wait_s \(VOC_DETECT_WAIT_S\)"),
+        ({}, "fire_scor: 7\n", "unknown settings: fire_scor"),
+        ({}, "- 1\n- 2\n", "must map setting names to values"),
+        ({}, "scales: [5\n", "not valid YAML"),
+    ],
+)
+def test_detector_settings_that_cannot_work_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    env: dict[str, str],
+    file: str | None,
+    message: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if file is not None:
+        path = tmp_path / "detect.yaml"
+        path.write_text(file, encoding="utf-8")
+        monkeypatch.setenv("VOC_DETECT_FILE", str(path))
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_a_missing_detector_settings_file_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VOC_DETECT_FILE", str(tmp_path / "absent.yaml"))
+    with pytest.raises(ConfigError, match="cannot read the detector settings file"):
         load_settings()
 
 
