@@ -139,7 +139,7 @@ class DetectConfig:
     ``emerging_issue`` alert whose strongest term scores ``issue_fire_score``.
     ``term_warmup``: minutes of traffic before any term may alert.
 
-    **Cases** (one message that needs action now): a customer message from one of
+    **Cases** (one message that needs action now): a negative customer message from one of
     ``case_sources`` with a flag of ``case_flags`` or a topic of ``case_topics`` opens a
     ``case`` alert, one per conversation (a chat) or message (a review); later messages of
     the same conversation update it. ``case_close_after``: quiet minutes after which a

@@ -95,6 +95,8 @@ def make_signal(
     text: str = "giao hàng nhanh",
     second: float = 0.0,
     unit: str | None = None,
+    source: str = "review",
+    flags: Sequence[str] = (),
 ) -> Signal:
     """A signal at ``minute`` (relative to START), as the flow would build it."""
     created = START + timedelta(minutes=minute, seconds=second)
@@ -102,7 +104,7 @@ def make_signal(
         id=f"m{n}",
         unit=unit or f"m{n}",
         origin="test",
-        source="review",
+        source=source,
         channel=channel,
         brand=brand,
         product=product,
@@ -113,6 +115,7 @@ def make_signal(
         text=text,
         text_normalized=text.lower(),
         grams=gram_ids(text.lower()),
+        flags=tuple(flags),
     )
 
 

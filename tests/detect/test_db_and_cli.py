@@ -73,10 +73,10 @@ def streamed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Setting
 def _case_conversation() -> list[dict[str, Any]]:
     """A customer who needs help now: three urgent turns of one chat, and an agent's reply."""
     turns = [
-        ("customer", 100, "em cần gấp, thanh toán bị trừ tiền hai lần"),
+        ("customer", 100, "em cần gấp, thanh toán lỗi bị trừ tiền hai lần"),
         ("agent", 101, "dạ chị chờ em kiểm tra ạ"),
-        ("customer", 102, "gấp lắm ạ, chiều nay em cần tiền"),
-        ("customer", 110, "không xử lý em bỏ app luôn"),
+        ("customer", 102, "gấp lắm ạ, tệ quá, chiều nay em cần tiền"),
+        ("customer", 110, "không xử lý em bỏ app luôn, tệ"),
     ]
     return [
         {"source": "chat", "channel": "zalo", "conversation_id": "conv-7", "role": role,
@@ -239,3 +239,24 @@ def test_voc_alerts_and_the_report_show_the_sample_texts_at_80_and_120_columns(
     assert all("".join(text.split()) in flat for text in samples)
     report_flat = "".join(report.output.split()).replace("│", "")
     assert "".join(samples[0].split())[:60] in report_flat  # the report's alert shows a sample
+
+
+def test_only_a_negative_customer_message_opens_a_case() -> None:
+    """A flag or an urgent topic on a message the enricher does not read as negative is no case.
+
+    (Replayed public reviews: urgent and churn flags on praise or neutral texts would have
+    opened a case for about 1 message in 25.)
+    """
+    from flows.detect.cases import reasons_of
+    from flows.detect.config import DetectConfig
+    from tests.detect.support import make_signal
+
+    config = DetectConfig()
+    flags = ("urgent", "complaint")
+    urgent = make_signal(1, 0, topics=("product_safety",), negative=True, flags=flags)
+    assert reasons_of(urgent, config) == ("urgent", "product_safety")
+    praise = make_signal(2, 0, topics=("product_safety",), negative=False, flags=flags)
+    assert reasons_of(praise, config) == ()
+    social = make_signal(3, 0, topics=("product_safety",), negative=True, flags=flags,
+                         source="social")  # fmt: skip
+    assert reasons_of(social, config) == ()

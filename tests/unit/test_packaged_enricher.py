@@ -125,3 +125,38 @@ def test_aspects_only_where_they_belong(enricher: Enricher) -> None:
     assert all("#" in a.aspect for a in hotel.aspects)
     phone = _read(enricher, "pin trâu, camera chụp đêm hơi mờ", "review", "smartphone")
     assert {a.aspect for a in phone.aspects} & {"BATTERY", "CAMERA"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Máy chơi game hơi bị giật lag, pin trâu, camera ổn",
+        "Mở khóa bằng bảo mật vân tay nhanh, rất thích",
+        "Cơm cháy giòn, chà bông nhiều, ăn ngon",
+        "Điện thoại xài tạm để chữa cháy trong lúc chờ máy mới",
+        "Chụp ngược sáng hơi bị cháy sáng, còn lại ổn",
+        "Đèn ngủ đẹp, giao nhanh, mẹ mình rất thích",
+    ],
+)
+def test_phone_words_and_idioms_are_no_safety_or_security_topic(
+    enricher: Enricher, raw: str
+) -> None:
+    """Urgent topics open cases for customer service: a word that only looks like one is not."""
+    result = _read(enricher, raw, "review")
+    assert not _topics(result) & {"product_safety", "account_security"}, result.topics
+    assert "urgent" not in result.flags
+
+
+@pytest.mark.parametrize(
+    ("raw", "topic"),
+    [
+        ("Nồi cơm vừa cắm vào đã bị điện giật tê tay", "product_safety"),
+        ("Dùng kem này bị dị ứng, nổi mẩn khắp mặt", "product_safety"),
+        ("Tài khoản bị hack, mất mã OTP, ai đó đặt đơn lạ", "account_security"),
+    ],
+)
+def test_real_hazards_and_takeovers_keep_their_urgent_topic(
+    enricher: Enricher, raw: str, topic: str
+) -> None:
+    result = _read(enricher, raw, "review")
+    assert topic in _topics(result), result.topics
