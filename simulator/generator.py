@@ -467,12 +467,15 @@ class Simulator:
         conversation = f"conv-{seed}-{k:09d}"
         out: list[tuple[float, int, int, dict[str, Any], Truth]] = []
         moment = t
+        # the last turn of a conversation started near the end stays inside the window: a
+        # turn after it would be in the future of a stream ending now (a dead letter)
+        last = max(t, self.end.timestamp() - 0.001)
         extras = rand() < self._extra_rate
         for n, (role, composed) in enumerate(composed_turns):
             if n:
                 # agents answer within seconds to a few minutes; customers take longer
                 mean = 80.0 if role == "agent" else 150.0
-                moment += 8.0 + rng_expo(rand, mean)
+                moment = min(moment + 8.0 + rng_expo(rand, mean), last)
             message: dict[str, Any] = {
                 "id": f"ch-{seed}-{k:09d}-{n}",
                 "source": "chat",

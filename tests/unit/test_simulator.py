@@ -265,7 +265,8 @@ def test_texts_look_like_real_vietnamese_feedback(mixed: Any) -> None:
 
 
 def test_chats_are_alternating_multi_turn_conversations(mixed: Any) -> None:
-    _, rows = mixed
+    sim, rows = mixed
+    squeezed = sim.end.timestamp() - 0.01  # turns past the window wait at its last instant
     conversations: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for message, _ in rows:
         if message["source"] == "chat":
@@ -281,12 +282,26 @@ def test_chats_are_alternating_multi_turn_conversations(mixed: Any) -> None:
         assert "customer" in roles
         assert len({(t["channel"], t["brand"]) for t in turns}) == 1
         times = [_ts(t) for t in turns]
-        assert all(b - a >= 5 for a, b in pairwise(times))
+        assert all(b - a >= 5 or b >= squeezed for a, b in pairwise(times))
+        assert times == sorted(times)
         said = [t["text"] for t in turns if t["role"] == "agent"]
         assert all(a != b for a, b in pairwise(said)), "agents do not repeat themselves"
     agent = [t for turns in conversations.values() for t in turns if t["role"] == "agent"]
     assert all("ạ" in t["text"] and t["text"][0].isupper() for t in agent), "polite agents"
     assert all("{" not in t["text"] for t in agent), "every slot is filled"
+
+
+def test_no_message_is_after_the_window() -> None:
+    """A stream ending now has nothing in the future: a chat started near the end is squeezed.
+
+    (Before, its later turns came up to minutes after the end: with the default start, a
+    `voc simulate | voc run` or the pipeline bench dead-lettered them as ahead of the clock.)
+    """
+    config = _config(messages=400, hours=10 / 3600)  # a window of 10 seconds
+    sim = Simulator(config)
+    times = [_ts(m) for m, _ in sim.labelled()]
+    assert len(times) > 10 and max(times) < sim.end.timestamp()
+    assert times == sorted(times)
 
 
 # -- traffic, incidents, surges ---------------------------------------------------------
