@@ -573,7 +573,7 @@ def flow_rate(results: list[dict[str, Any]]) -> float:
 
 
 def _other_rows(results: list[dict[str, Any]]) -> str:
-    """Dead letters, late items and alert revisions written (0 expected in these runs)."""
+    """Dead letters, late items (0 expected) and alert revisions (customer cases) written."""
     total = {t: sum(r["rows"].get(t, 0) for r in results)
              for t in ("dead_letters", "late_items", "alerts")}  # fmt: skip
     return ", ".join(f"{t} {n}" for t, n in total.items())
