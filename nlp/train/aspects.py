@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from nlp.artifacts import Manifest, save_artifact
+from nlp.artifacts import Manifest
 from nlp.aspects import AspectModel, AspectScores
 from nlp.datasets import DatasetInfo, Example, model_text, select
 from nlp.evaluate import aspect_scores
@@ -478,15 +478,8 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
             final.model.manifest, scores={"split": "dev", "note": note, "dev": final.dev_scores}
         )
         final.model.manifest = manifest
-        self.progress("saving", 0, 1)
-        path = save_artifact(
-            self.out_dir,
-            manifest,
-            final.model.to_arrays(prune_below=settings.prune_below),
-            aspect_card(manifest),
-        )
-        self.progress("saving", 1, 1)
-        return TrainResult(path, manifest, final.dev_scores, tuple(self.warnings))
+        arrays = final.model.to_arrays(prune_below=settings.prune_below)
+        return self.save(manifest, arrays, aspect_card(manifest), final.dev_scores)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from nlp.artifacts import Manifest, pack_matrix, unpack_matrix
+from nlp.artifacts import Arrays, Manifest, pack_matrix, save_artifact, unpack_matrix
 from nlp.cues import Reader, default_reader
 from nlp.datasets import DatasetInfo, Example, discover, model_text, open_dataset
 from nlp.features import Featurizer, tokenize
@@ -306,3 +306,12 @@ class Trainer(ABC, Generic[D, C, S, F]):
     @abstractmethod
     def write(self, data: D, final: F) -> TrainResult:
         """Save the artifact, its manifest and its model card."""
+
+    def save(
+        self, manifest: Manifest, arrays: Arrays, card: str, dev_scores: dict[str, Any]
+    ) -> TrainResult:
+        """Write the artifact under the output folder, with progress; what ``write`` returns."""
+        self.progress("saving", 0, 1)
+        path = save_artifact(self.out_dir, manifest, arrays, card)
+        self.progress("saving", 1, 1)
+        return TrainResult(path, manifest, dev_scores, tuple(self.warnings))

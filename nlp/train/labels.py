@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from nlp.artifacts import Manifest, save_artifact
+from nlp.artifacts import Manifest
 from nlp.cues import default_reader
 from nlp.datasets import DatasetInfo
 from nlp.features import Featurizer
@@ -305,15 +305,8 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
             final.model.manifest, scores={"split": "dev", "note": note, "dev": final.dev_scores}
         )
         final.model.manifest = manifest
-        self.progress("saving", 0, 1)
-        path = save_artifact(
-            self.out_dir,
-            manifest,
-            final.model.to_arrays(prune_below=settings.prune_below),
-            labels_card(manifest),
-        )
-        self.progress("saving", 1, 1)
-        return TrainResult(path, manifest, final.dev_scores, tuple(self.warnings))
+        arrays = final.model.to_arrays(prune_below=settings.prune_below)
+        return self.save(manifest, arrays, labels_card(manifest), final.dev_scores)
 
 
 def _matrix(rows: Rows, labels: tuple[str, ...]) -> Bool:

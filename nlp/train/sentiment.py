@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from nlp.artifacts import Manifest, save_artifact
+from nlp.artifacts import Manifest
 from nlp.datasets import DatasetInfo, Example
 from nlp.evaluate import classification_scores, is_binary, sentiment_scores
 from nlp.features import Featurizer
@@ -357,15 +357,8 @@ class SentimentTrainer(Trainer[SentimentData, Candidate, Candidate, Final]):
             },
         )
         model.manifest = manifest
-        self.progress("saving", 0, 1)
-        path = save_artifact(
-            self.out_dir,
-            manifest,
-            model.to_arrays(prune_below=settings.prune_below),
-            sentiment_card(manifest),
-        )
-        self.progress("saving", 1, 1)
-        return TrainResult(path, manifest, final.dev_scores, tuple(self.warnings))
+        arrays = model.to_arrays(prune_below=settings.prune_below)
+        return self.save(manifest, arrays, sentiment_card(manifest), final.dev_scores)
 
 
 def _raw(x: Any, polarity: Head, neutral: Head) -> Float64:
