@@ -205,11 +205,14 @@ class PhraseBursts:
             track.recent.clear()
 
 
-def cluster_grams(units_of: Mapping[int, set[str]], min_overlap: float = 0.6) -> list[list[int]]:
+def cluster_grams(
+    units_of: Mapping[int, set[str]], min_overlap: float = 0.6, min_shared: int = 1
+) -> list[list[int]]:
     """Group grams that mostly occur in the same units (overlapping n-grams of one burst).
 
     Two grams join when the units they share are at least ``min_overlap`` of the smaller
-    set; groups are the connected components, each sorted by descending unit count then id.
+    set and at least ``min_shared``; groups are the connected components, each sorted by
+    descending unit count then id, largest first in that order.
     """
     grams = sorted(units_of, key=lambda g: (-len(units_of[g]), g))
     parent = {g: g for g in grams}
@@ -225,7 +228,8 @@ def cluster_grams(units_of: Mapping[int, set[str]], min_overlap: float = 0.6) ->
         for b in grams[i + 1 :]:
             units_b = units_of[b]
             smaller = min(len(units_a), len(units_b))
-            if smaller and len(units_a & units_b) >= min_overlap * smaller:
+            shared = len(units_a & units_b)
+            if smaller and shared >= min_shared and shared >= min_overlap * smaller:
                 ra, rb = root(a), root(b)
                 if ra != rb:
                     parent[rb] = ra

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from flows.detect.bursts import cluster_grams
 from flows.detect.config import DetectConfig
 from flows.detect.monitors import tail_of
 from flows.detect.phrases import term_spans
@@ -394,29 +395,10 @@ def group_terms(
     for record in complaints:
         for term in wanted & set(record.terms):
             units_of[term].add(record.unit)
-    terms = sorted((t for t, u in units_of.items() if len(u) >= 2), key=lambda t: -len(units_of[t]))
-    parent = {t: t for t in terms}
-
-    def root(t: int) -> int:
-        while parent[t] != t:
-            parent[t] = parent[parent[t]]
-            t = parent[t]
-        return t
-
-    for i, a in enumerate(terms):
-        units_a = units_of[a]
-        for b in terms[i + 1 :]:
-            units_b = units_of[b]
-            shared = len(units_a & units_b)
-            if shared >= 2 and shared >= config.term_overlap * min(len(units_a), len(units_b)):
-                ra, rb = root(a), root(b)
-                if ra != rb:
-                    parent[rb] = ra
-    groups: dict[int, list[int]] = {}
-    for t in terms:
-        groups.setdefault(root(t), []).append(t)
+    shared = {t: u for t, u in units_of.items() if len(u) >= 2}
+    groups = cluster_grams(shared, config.term_overlap, min_shared=2)
     issues = []
-    for group in groups.values():
+    for group in groups:
         if len(group) < 2:
             continue
         chosen = frozenset(group)
