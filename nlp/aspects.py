@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from nlp.artifacts import (
     Arrays,
@@ -59,11 +60,6 @@ class AspectScores:
     """(n, A, 3) probabilities of (negative, neutral, positive) for each aspect."""
     domain: Float64
     """(n,) probability that the text belongs to this model's domain (1.0 without a gate)."""
-
-
-def _sigmoid(z: Float64) -> Float64:
-    out: Float64 = 0.5 * (1.0 + np.tanh(0.5 * z))
-    return out
 
 
 class AspectModel:
@@ -135,12 +131,12 @@ class AspectModel:
             return AspectScores(np.zeros((0, n_aspects)), np.zeros((0, n_aspects, 3)), np.zeros(0))
         features = self.featurizer.transform(token_lists)
         raw = np.asarray(features @ self._weights, dtype=np.float64) + self._bias
-        detection = _sigmoid(raw[:, :n_aspects])
+        detection = expit(raw[:, :n_aspects])
         logits = raw[:, n_aspects : 4 * n_aspects].reshape(n, n_aspects, 3)
         logits -= logits.max(axis=2, keepdims=True)
         polarity = np.exp(logits)
         polarity /= polarity.sum(axis=2, keepdims=True)
-        domain = _sigmoid(raw[:, -1]) if self.has_gate else np.ones(n)
+        domain = expit(raw[:, -1]) if self.has_gate else np.ones(n)
         return AspectScores(detection, polarity, domain)
 
     def in_domain(

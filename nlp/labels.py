@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from nlp.artifacts import (
     Arrays,
@@ -64,11 +65,6 @@ def evidence(readings: Sequence[Reading], labels: Sequence[str], task: str) -> B
             k = column.get(label)
             if k is not None:
                 out[i, k] = True
-    return out
-
-
-def _sigmoid(z: Float64) -> Float64:
-    out: Float64 = 0.5 * (1.0 + np.tanh(0.5 * z))
     return out
 
 
@@ -127,7 +123,8 @@ class LabelModel:
         markers = batch.markers(families) if families else None
         features = self.featurizer.transform(batch.tokens, markers)
         raw = np.asarray(features @ self.weights, dtype=np.float64) + self.bias
-        return _sigmoid(raw)
+        out: Float64 = expit(raw)
+        return out
 
     def decide(self, proba: Float64, seeded: Bool | None = None) -> Bool:
         """(n, L) decisions: each label at or above its threshold.

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from nlp.artifacts import (
     Arrays,
@@ -81,7 +82,8 @@ class Platt:
 
     def __call__(self, z: Float64) -> Float64:
         """Return the calibrated probability of each raw score."""
-        return _sigmoid(self.scale * z + self.shift)
+        out: Float64 = expit(self.scale * z + self.shift)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +102,6 @@ class Calibration:
     def from_row(cls, row: Sequence[float]) -> Calibration:
         """Rebuild from :meth:`to_row`."""
         return cls(Platt(float(row[0]), float(row[1])), Platt(float(row[2]), float(row[3])))
-
-
-def _sigmoid(z: Float64) -> Float64:
-    out: Float64 = 0.5 * (1.0 + np.tanh(0.5 * z))
-    return out
 
 
 class SentimentModel:

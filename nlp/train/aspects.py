@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from scipy.special import expit
 
 from nlp.artifacts import Manifest
 from nlp.aspects import AspectModel, AspectScores
@@ -221,7 +222,7 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
         detection_grid = []
         for candidate in candidates:
             w, b = candidate["detection"]
-            proba = _sigmoid(np.asarray(data.x_dev @ w, dtype=np.float64) + b)
+            proba = expit(np.asarray(data.x_dev @ w, dtype=np.float64) + b)
             thresholds = _tune_thresholds(proba, data.gold_dev, settings.min_dev_support)
             f1 = _micro_f1(proba >= thresholds, data.gold_dev)
             detection_grid.append({"c": candidate["c"], "dev_detection_f1": f1})
@@ -438,8 +439,8 @@ class AspectTrainer(Trainer[AspectData, dict[str, Any], Choice, Final]):
             if not items:
                 return np.zeros(0), np.zeros(0, dtype=bool)
             m = featurizer.transform([tokenize(t) for t in items])
-            gate = _sigmoid(np.asarray(m @ w, dtype=np.float64).ravel() + b)
-            found = _sigmoid(np.asarray(m @ det_w, dtype=np.float64) + det_b) >= det_t
+            gate = expit(np.asarray(m @ w, dtype=np.float64).ravel() + b)
+            found = expit(np.asarray(m @ det_w, dtype=np.float64) + det_b) >= det_t
             any_found: Bool = np.asarray(found.any(axis=1), dtype=bool)
             return gate, any_found
 
@@ -489,11 +490,6 @@ def _polarities(ex: Example) -> dict[str, Any]:
     return {a.aspect: a.sentiment for a in ex.aspects if a.sentiment is not None}
 
 
-def _sigmoid(z: Float64) -> Float64:
-    out: Float64 = 1.0 / (1.0 + np.exp(-z))
-    return out
-
-
 def _fit_detection(
     x: sp.csr_matrix, labels: Labels, aspects: Sequence[str], c: float, settings: Any
 ) -> tuple[Float32, Float64]:
@@ -541,7 +537,7 @@ def _aspect_proba(
 ) -> tuple[Float64, Float64]:
     """Detection (n, A) and polarity (n, A, 3) probabilities of ``heads`` on ``x``."""
     _, det_w, det_b, pol_w, pol_b = heads
-    det = _sigmoid(np.asarray(x @ det_w, dtype=np.float64) + det_b)
+    det = expit(np.asarray(x @ det_w, dtype=np.float64) + det_b)
     logits = (np.asarray(x @ pol_w, dtype=np.float64) + pol_b).reshape(-1, n, 3)
     logits -= logits.max(axis=2, keepdims=True)
     pol = np.exp(logits)
