@@ -2,9 +2,16 @@
 
     python corpus/split.py SLICE.jsonl [SLICE.jsonl ...]   # writes corpus/cx/{train,dev,test}.jsonl
 
+To add a slice to the existing corpus, pass the current split files first (a text already in
+them is kept where it is):
+
+    python corpus/split.py corpus/cx/{test,dev,train}.jsonl NEW_SLICE.jsonl
+
 Within each slice (the part of the id between ``cx-`` and the number), records are ordered
 by the SHA-256 of their id; the first 20% are ``test``, the next 15% ``dev``, the rest
-``train``. A record's split depends only on its id and its slice's size, so re-running on
+``train``. Supplement slices (named ``sup...``, written later to add training data where
+the models were weak) never go to ``test``: 15% ``dev``, the rest ``train``, so the test
+split stays the one every earlier figure was measured on. A record's split depends only on its id and its slice's size, so re-running on
 the same slices gives the same files. A text written twice (short chat fillers such as "dạ"
 or "ok" come up in several slices; case and spacing aside) is kept once, the first time,
 so that no text is in two splits. The test split is never used for training, model
@@ -21,6 +28,8 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "cx"
 SHARES = (("test", 0.20), ("dev", 0.15))
+SUPPLEMENT_SHARES = (("dev", 0.15),)
+"""Shares of a supplement slice (``cx-sup...``): it adds to train and dev, never to test."""
 
 
 def slice_of(record_id: str) -> str:
@@ -37,7 +46,7 @@ def assign(records: list[dict]) -> dict[str, list[dict]]:
     for name in sorted(by_slice):
         ordered = sorted(by_slice[name], key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
         start = 0
-        for split, share in SHARES:
+        for split, share in SUPPLEMENT_SHARES if name.startswith("sup") else SHARES:
             count = round(len(ordered) * share)
             splits[split] += ordered[start : start + count]
             start += count
