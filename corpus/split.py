@@ -11,11 +11,12 @@ Within each slice (the part of the id between ``cx-`` and the number), records a
 by the SHA-256 of their id; the first 20% are ``test``, the next 15% ``dev``, the rest
 ``train``. Supplement slices (named ``sup...``, written later to add training data where
 the models were weak) never go to ``test``: 15% ``dev``, the rest ``train``, so the test
-split stays the one every earlier figure was measured on. A record's split depends only on its id and its slice's size, so re-running on
-the same slices gives the same files. A text written twice (short chat fillers such as "dạ"
-or "ok" come up in several slices; case and spacing aside) is kept once, the first time,
-so that no text is in two splits. The test split is never used for training, model
-selection, thresholds or rule tuning (docs/labelling.md).
+split stays the one every earlier figure was measured on. A record's split depends only
+on its id and its slice's size, so re-running on the same slices gives the same files. A
+text written twice (short chat fillers such as "dạ" or "ok" come up in several slices; case
+and spacing aside) is kept once, the first time, so that no text is in two splits. The
+test split is never used for training, model selection, thresholds or rule tuning
+(docs/labelling.md).
 """
 
 from __future__ import annotations
