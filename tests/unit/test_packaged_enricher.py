@@ -11,6 +11,7 @@ import pytest
 
 from nlp.datasets import model_text
 from nlp.enrichers import load_enricher
+from nlp.fast import URGENT_FLAG_BAR, FastEnricher
 from nlp.flags import rating_mismatch
 from nlp.types import Enricher, Enrichment, MessageContext
 
@@ -160,3 +161,31 @@ def test_real_hazards_and_takeovers_keep_their_urgent_topic(
 ) -> None:
     result = _read(enricher, raw, "review")
     assert topic in _topics(result), result.topics
+
+
+@pytest.mark.parametrize(
+    ("raw", "source", "urgent"),
+    [
+        ("Ốp lưng bị ố vàng sau hai tuần, chất lượng kém", "review", False),
+        ("Áo giặt một lần đã phai màu, thất vọng", "review", False),
+        ("Tai nghe được ba hôm thì một bên không nghe được nữa", "review", False),
+        ("Bàn phím mới mua mà phím cách đã bị kẹt", "review", False),
+        ("Shop ơi chiều nay em bay rồi mà đơn vẫn chưa giao, giúp em với", "chat", True),
+        ("Em bị trừ tiền hai lần cho cùng một đơn, shop hoàn giúp em ngay", "chat", True),
+        ("Mai em cưới rồi mà váy vẫn chưa tới, shop kiểm tra gấp giúp em", "chat", True),
+    ],
+)
+def test_urgent_is_money_safety_or_a_deadline_not_any_complaint(
+    enricher: Enricher, raw: str, source: str, urgent: bool
+) -> None:
+    """An urgent flag opens a case: a plain quality complaint is a complaint, not urgent."""
+    result = _read(enricher, raw, source)
+    assert "complaint" in result.flags
+    assert ("urgent" in result.flags) is urgent, result.flags
+
+
+def test_the_flag_model_alone_needs_the_urgent_bar(enricher: Enricher) -> None:
+    assert isinstance(enricher, FastEnricher)
+    model = enricher.flag_model
+    assert model is not None
+    assert model.thresholds[model.labels.index("urgent")] >= URGENT_FLAG_BAR
