@@ -179,7 +179,7 @@ class DetectConfig:
     scales: Minutes = (5, 15, 60)
     scale_min_volume: int = 6
     scale_min_excess: float = 4.0
-    scale_min_ratio: float = 2.0
+    scale_min_ratio: float = 1.5
     scale_max_minute_share: float = 0.6
     scale_expected_floor: float = 0.05
     scale_watch_score: float = 3.0
@@ -294,6 +294,14 @@ class DetectConfig:
         """
         tests = max(keys, self.budget_keys) * 2 * (1 + len(self.scales)) * 1440 / scale
         return math.log10(tests / self.false_alarms_per_day) + self.scale_margin
+
+    def one_minute_threshold(self, keys: int) -> float:
+        """The score the elevated minutes of the one-minute scale must reach together.
+
+        Its share of the budget, as a window of ``persist_n`` minutes (the elevated minutes
+        it adds up lie within one), and never below ``fire_score``.
+        """
+        return max(self.fire_score, self.scale_threshold(self.persist_n, keys))
 
     def describe(self) -> dict[str, Any]:
         """Every setting, as plain values (``voc config`` prints them)."""

@@ -258,8 +258,10 @@ class Detector:
         return sum(1 for state in self.keys.values() if state.all.warm(minute, self.config))
 
     def _thresholds(self) -> dict[int, float]:
+        """The score each scale must reach to fire (its share of the false-alarm budget)."""
         keys = self.warm
-        return {w: self.config.scale_threshold(w, keys) for w in self.config.scales}
+        out = {ONE_MINUTE: self.config.one_minute_threshold(keys)}
+        return out | {w: self.config.scale_threshold(w, keys) for w in self.config.scales}
 
     def _skip(self) -> None:
         self.traffic.skip()
@@ -571,7 +573,7 @@ class Detector:
             _o, _e, score = topic_monitor.score_window(config)
             first, last = self._range(topic, family)
             topic_excess = self._excess(topic, family, first, last)
-            if score >= config.fire_score and (
+            if score >= self.thresholds[ONE_MINUTE] and (
                 topic_excess <= 0
                 or self._excess(key, family, first, last) < config.drill_coverage * topic_excess
             ):
@@ -645,7 +647,7 @@ class Detector:
         if monitor.trigger.scale == ONE_MINUTE or not monitor.trigger.hot:
             observed = sum(m.observed for m in monitor.recent)
             expected = sum(m.expected for m in monitor.recent)
-            needed = config.fire_score
+            needed = self.thresholds[ONE_MINUTE]
         else:
             needed = self.thresholds.get(monitor.trigger.scale, config.fire_score)
         attributed = sum(self._attributed(key, family, alert, minute) for alert in active)
