@@ -96,6 +96,7 @@ from flows.detect.bursts import GramEvent, PhraseBursts, cluster_grams, units_wi
 from flows.detect.cases import CaseBook
 from flows.detect.config import DetectConfig
 from flows.detect.describe import (
+    characteristic_terms,
     dominant,
     lead_with,
     pick_samples,
@@ -1033,7 +1034,8 @@ class Detector:
             elif alert.issue_terms:
                 terms = tuple(dict.fromkeys((*terms, *alert.issue_terms)))[: config.top_terms + 2]
             alert.top_terms = terms
-            fresh = pick_samples(members, term_grams, alert.key.topic, config.samples)
+            weights = characteristic_terms(members, lambda t: self.terms.share(t, minute))
+            fresh = pick_samples(members, term_grams, alert.key.topic, config.samples, weights)
             if headline or not alert.pinned:
                 alert.pinned = tuple((r.id, r.text) for r in fresh[:PINNED])
             pinned_ids = {i for i, _t in alert.pinned}
