@@ -176,7 +176,7 @@ class DetectConfig:
     min_volume: int = 8
     min_minute_volume: int = 3
     expected_floor: float = 0.3
-    scales: Minutes = (5, 15, 60)
+    scales: Minutes = (5, 10, 15, 60)
     scale_min_volume: int = 6
     scale_min_excess: float = 4.0
     scale_min_ratio: float = 1.5
