@@ -15,9 +15,12 @@ Pure classes, independent of Bytewax, fed one minute at a time:
   (elevated when the count is improbable under the share baseline, a Poisson tail scaled
   by the key's measured dispersion, at least ``min_ratio`` times the expectation and above
   the count baseline by ``count_z`` standard deviations; it fires on ``persist_k`` elevated
-  minutes of ``persist_n``) and on sliding windows of the last ``scales`` minutes (5, 15,
-  60 by default), where a key of 0.2 messages a minute that suddenly gets 2 a minute is
-  obvious while no single minute is.
+  minutes of ``persist_n``) and on sliding windows of the last ``scales`` minutes (5, 10,
+  15, 60 by default), where a key of 0.2 messages a minute that suddenly gets 2 a minute is
+  obvious while no single minute is. A key holding a large share of traffic (5% or
+  more: a catch-all topic can hold 80% of messages) is scored as a binomial share of the
+  minute's or window's units instead (:func:`share_score`): expected from the small rest
+  of traffic, its expectation would swing with every minute's mix.
 - :class:`NegativeMonitor`: the number of negative messages of a key among its messages,
   against the key's baseline negative share (a binomial tail).
 
