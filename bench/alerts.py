@@ -321,6 +321,7 @@ def figures(
             for i in incidents
             if i["id"] in delays
         ],
+        "incident_detail": [_detail(i, delays, score) for i in incidents],
         "false_alarm_list": [
             {
                 k: a[k]
@@ -341,6 +342,51 @@ def figures(
         ],
     }
     return out
+
+
+def _detail(incident: dict[str, Any], delays: dict[str, float], score: Score) -> dict[str, Any]:
+    """One incident, whether and how it was found, and the alerts that showed its messages.
+
+    ``near`` lists every alert opened from 10 minutes before the incident to the end of
+    its grace with at least one of the incident's messages among its samples (matched or
+    not): what a miss came close to.
+    """
+    ids = frozenset(incident.get("message_ids") or ())
+    start, end = _time(incident["start"]), _time(incident["end"])
+    near = []
+    for alert in score.alerts:
+        opened = _time(alert["opened_at"])
+        if not start - timedelta(minutes=10) <= opened <= end + timedelta(minutes=10):
+            continue
+        mine = sum(1 for i in alert["sample_ids"] if i in ids)
+        if mine == 0 and alert not in score.matched.get(incident["id"], []):
+            continue
+        near.append(
+            {
+                "at_min": round((opened - start).total_seconds() / 60.0, 1),
+                "kind": alert["kind"],
+                "scale": alert["scale"],
+                "key": "/".join(
+                    str(alert[k]) for k in ("topic", "channel", "brand", "phrase") if alert[k]
+                ),
+                "samples_mine": f"{mine}/{len(alert['sample_ids'])}",
+                "observed": alert["observed"],
+                "expected": alert["expected"],
+            }
+        )
+    return {
+        "id": incident["id"],
+        "topic": incident.get("topic"),
+        "known": incident.get("known_topic"),
+        "scope": incident.get("scope"),
+        "key": incident["key"],
+        "x": incident.get("multiplier"),
+        "minutes": round(incident["duration_s"] / 60, 1),
+        "rate_per_min": round(rate_of(incident), 2),
+        "added_per_min": round(added_of(incident), 2),
+        "delay_min": round(delays[incident["id"]], 2) if incident["id"] in delays else None,
+        "near": near,
+    }
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -419,15 +465,20 @@ class FlowResult:
     snapshot_seconds: float
 
 
-def run_flow_once(source: Any, *, workers: int) -> FlowResult:
+def run_flow_once(
+    source: Any, *, workers: int, record: list[tuple[int, list[Any]]] | None = None
+) -> FlowResult:
     """Stream a source's messages through ``build_flow`` with in-memory sinks.
 
     The enricher and the detector settings are the configured ones (``VOC_ENRICHER``,
-    ``VOC_DETECT_*``), loaded by the flow itself; nothing is written to ClickHouse.
+    ``VOC_DETECT_*``), loaded by the flow itself; nothing is written to ClickHouse. With
+    ``record``, every closed minute the detector was handed (its number and signals) is
+    appended to it (``--cache``: later runs replay them into the detector alone).
     """
     from bytewax.testing import TestingSink, cluster_main, run_main
 
     from flows.dataflow import FlowIO, build_flow
+    from flows.detect.detector import Detector
     from flows.settings import load_settings
 
     counts: Counter[str] = Counter()
@@ -442,17 +493,53 @@ def run_flow_once(source: Any, *, workers: int) -> FlowResult:
         TestingSink(late),
     )
     flow = build_flow(load_settings(), io, detect_probe=probes.append)
-    if workers == 1:
-        run_main(flow)
-    else:
-        cluster_main(flow, [], 0, worker_count_per_proc=workers)
+    process = Detector.process
+    if record is not None:
+
+        def recording(self: Detector, minute: int, records: Sequence[Any]) -> list[Any]:
+            record.append((minute, list(records)))
+            return process(self, minute, records)
+
+        Detector.process = recording  # type: ignore[method-assign]
+    try:
+        if workers == 1:
+            run_main(flow)
+        else:
+            cluster_main(flow, [], 0, worker_count_per_proc=workers)
+    finally:
+        Detector.process = process  # type: ignore[method-assign]
     detector = probes[0]
+    return _result(detector, [row for batch in alerts for row in batch], counts, late)
+
+
+def run_detector_once(minutes: Sequence[tuple[int, list[Any]]]) -> FlowResult:
+    """Replay recorded minutes into a detector with the configured settings alone.
+
+    What the flow's detector would do with the same minutes (the enricher, the windows and
+    the merger are not run again): a setting of the detectors is tried in seconds.
+    """
+    from flows.dataflow import topic_labels
+    from flows.detect.detector import Detector
+    from flows.settings import load_settings
+
+    settings = load_settings()
+    detector = Detector(settings.detect, topic_labels(settings)())
+    rows: list[Any] = []
+    for minute, records in minutes:
+        rows += detector.process(minute, records)
+    messages = sum(len(records) for _, records in minutes)
+    return _result(detector, rows, Counter(messages=messages), [])
+
+
+def _result(
+    detector: Any, rows: list[Any], counts: Counter[str], late: list[list[Any]]
+) -> FlowResult:
     began = time.perf_counter()
     copied = copy.deepcopy(detector)  # what a recovery snapshot of the detector costs
     snapshot_seconds = time.perf_counter() - began
     state_bytes = len(pickle.dumps(copied, protocol=pickle.HIGHEST_PROTOCOL))  # its stored size
     return FlowResult(
-        alerts=[row for batch in alerts for row in batch],
+        alerts=rows,
         messages=counts["messages"],
         dead_letters=counts["dead_letters"],
         late_items=sum(len(b) for b in late),
@@ -505,42 +592,77 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="write figures as JSON here")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="directory of recorded detector input: the first run of a seed records the "
+        "minutes the detector was handed, later runs replay them into the detector alone "
+        "(seconds instead of an enrichment run; delete it after changing the enricher or "
+        "the signals)",
+    )
+    parser.add_argument(
+        "--detail", action="store_true", help="print every incident with its alerts"
+    )
+    parser.add_argument("--no-speed", action="store_true", help="skip the extraction timing")
     args = parser.parse_args(argv)
     days = args.days or (2.0 if args.replay else 3.0)
     per_day = args.per_day or (150_000 if args.replay else 300_000)
     incidents = args.incidents if args.incidents is not None else (24 if args.replay else 36)
 
     labelled = None
-    if args.replay:
-        from replay import load_labelled  # bench/replay.py, beside this script
-
-        corpus = args.corpus if args.corpus.is_dir() else None
-        data = args.data if args.data.is_dir() else None
-        if data is None and corpus is None:
-            print(f"no labelled data at {args.data} nor {args.corpus}", file=sys.stderr)
-            return 2
-        labelled = load_labelled(data, corpus)
+    mode = "replay" if args.replay else "simulator"
     runs = []
     for seed in args.seeds:
-        if labelled is not None:
-            source, truth, scored_start, texts = _replay_run(
-                labelled, seed, days, per_day, incidents, args
+        cached = None
+        if args.cache is not None:
+            cached = args.cache / (
+                f"{mode}-seed{seed}-days{days:g}-per{per_day}-inc{incidents}-warm{args.warmup:g}.pkl"
             )
-        else:
-            run_plan = plan(seed, days, per_day, incidents, args.warmup)
-            from flows.sources.simulator import SimulatorSource
-
-            source = SimulatorSource(run_plan.simulator.config, args.partitions)
-            truth, scored_start = run_plan.truth, run_plan.scored_start
-            texts = (m["text"] for m in run_plan.simulator.messages())
+        texts: Iterable[str] | None = None
         started = time.perf_counter()
-        result = run_flow_once(source, workers=args.workers)
+        if cached is not None and cached.exists():
+            with cached.open("rb") as f:
+                recorded = pickle.load(f)  # noqa: S301 (a file this script wrote)
+            truth, scored_start = recorded["truth"], recorded["scored_start"]
+            result = run_detector_once(recorded["minutes"])
+        else:
+            if args.replay and labelled is None:
+                from replay import load_labelled  # bench/replay.py, beside this script
+
+                corpus = args.corpus if args.corpus.is_dir() else None
+                data = args.data if args.data.is_dir() else None
+                if data is None and corpus is None:
+                    print(f"no labelled data at {args.data} nor {args.corpus}", file=sys.stderr)
+                    return 2
+                labelled = load_labelled(data, corpus)
+            if labelled is not None:
+                source, truth, scored_start, texts = _replay_run(
+                    labelled, seed, days, per_day, incidents, args
+                )
+            else:
+                run_plan = plan(seed, days, per_day, incidents, args.warmup)
+                from flows.sources.simulator import SimulatorSource
+
+                source = SimulatorSource(run_plan.simulator.config, args.partitions)
+                truth, scored_start = run_plan.truth, run_plan.scored_start
+                texts = (m["text"] for m in run_plan.simulator.messages())
+            minutes: list[tuple[int, list[Any]]] | None = [] if cached is not None else None
+            result = run_flow_once(source, workers=args.workers, record=minutes)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                with cached.open("wb") as f:
+                    pickle.dump(
+                        {"minutes": minutes, "truth": truth, "scored_start": scored_start},
+                        f,
+                        protocol=pickle.HIGHEST_PROTOCOL,
+                    )
         seconds = time.perf_counter() - started
         revisions = first_revisions(result.alerts)
         score = match(revisions, truth, scored_start, timedelta(minutes=args.grace))
         figs = figures(score, days, truth, args.min_rate)
         figs |= {
-            "mode": "replay" if args.replay else "simulator",
+            "mode": mode,
             "seed": seed,
             "days": days,
             "messages": result.messages,
@@ -554,11 +676,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds": round(seconds, 1),
             "messages_per_second": round(result.messages / seconds),
         }
-        grams_us, terms_us = phrase_speed(texts, 20_000)
-        figs["phrase_extraction_us_per_message"] = round(grams_us, 1)
-        figs["term_extraction_us_per_message"] = round(terms_us, 1)
+        if texts is not None and not args.no_speed:
+            grams_us, terms_us = phrase_speed(texts, 20_000)
+            figs["phrase_extraction_us_per_message"] = round(grams_us, 1)
+            figs["term_extraction_us_per_message"] = round(terms_us, 1)
         runs.append(figs)
-        _print_run(figs)
+        _print_run(figs, detail=args.detail)
     summary = _summary(runs)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.out is not None:
@@ -592,7 +715,7 @@ def _replay_run(
     return source, replay_plan.truth, replay_plan.scored_start, texts
 
 
-def _print_run(figs: dict[str, Any]) -> None:
+def _print_run(figs: dict[str, Any], *, detail: bool = False) -> None:
     t, a, x = figs["target"], figs["all"], figs["added_2_per_min_15_min"]
     lines = [
         f"{figs['mode']} seed {figs['seed']}: {figs['messages']:,} messages, "
@@ -600,8 +723,8 @@ def _print_run(figs: dict[str, Any]) -> None:
         f"items, {figs['seconds']} s ({figs['messages_per_second']:,} msgs/s)",
         f"  detector state {figs['detector_state_bytes'] / 1e6:.1f} MB pickled, deep copy "
         f"{figs['detector_snapshot_seconds']} s, {figs['gram_baselines']:,} phrase baselines, "
-        f"phrases {figs['phrase_extraction_us_per_message']} µs/message, terms "
-        f"{figs['term_extraction_us_per_message']} µs/message",
+        f"phrases {figs.get('phrase_extraction_us_per_message')} µs/message, terms "
+        f"{figs.get('term_extraction_us_per_message')} µs/message",
         f"  recall, >= 3x >= 10 min on keys >= 2/min: {t['detected']}/{t['incidents']} = "
         f"{t['recall']}, median delay {t['median_delay_min']} min, p95 {t['p95_delay_min']}",
         f"  recall, adding >= 2/min for >= 15 min: {x['detected']}/{x['incidents']} = "
@@ -627,6 +750,16 @@ def _print_run(figs: dict[str, Any]) -> None:
     )
     for missed in figs["missed"]:
         lines.append(f"  missed {missed}")
+    if detail:
+        for item in figs["incident_detail"]:
+            found = "MISSED" if item["delay_min"] is None else f"found at {item['delay_min']} min"
+            lines.append(
+                f"  {item['id']} {found}: {item['topic']} (known {item['known']}) "
+                f"{item['scope']} {item['key']} x{item['x']} {item['minutes']} min, "
+                f"rate {item['rate_per_min']}/min +{item['added_per_min']}/min"
+            )
+            for near in item["near"]:
+                lines.append(f"      {near}")
     for alarm in figs["false_alarm_list"]:
         lines.append(
             f"  false alarm {alarm['opened_at']} {alarm['kind']} {alarm['scale']} "

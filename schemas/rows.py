@@ -140,7 +140,7 @@ class AlertRow:
     ``id`` is stable for an incident (the same incident keeps it across replays and
     restarts); each state change writes a new ``revision`` and ``alerts FINAL`` shows the
     latest. Times are event time. ``scale`` names the window whose evidence opened it
-    (``1m``, ``5m``, ``15m``, ``60m``; empty for a case), ``summary`` is a one-line
+    (``1m``, ``5m``, ``10m``, ``15m``, ``60m``; empty for a case), ``summary`` is a one-line
     Vietnamese account of what, where and how much, refreshed with every revision, and
     ``headline`` the summary as of the opening (or the latest change of severity): what a
     notification shows. ``conversation_id`` is the chat conversation of a case.

@@ -19,7 +19,7 @@ from pydantic import BeforeValidator
 from schemas.errors import ConfigError
 
 #: Recorded on every alert row; bump it when a rule below changes meaning.
-DETECTOR_VERSION = "detect-2"
+DETECTOR_VERSION = "detect-3"
 
 
 def _words(value: Any) -> Any:
@@ -68,12 +68,16 @@ class DetectConfig:
       ``min_baseline``: decayed messages its baseline must hold.
     - *One-minute scale.* ``persist_k`` of ``persist_n`` elevated minutes fire.
       ``elevated_score``: ``-log10 p`` of one minute's count against its expected count
-      (share baseline x the rest of traffic, dispersion-scaled Poisson) to be *elevated*;
+      (share baseline x the rest of traffic, dispersion-scaled Poisson; for a key holding
+      5% of traffic or more, a binomial share of the minute's units: its expectation from
+      the rest of traffic is then too noisy, see :func:`~flows.detect.monitors.share_score`)
+      to be *elevated*;
       ``min_ratio``: observed / expected of an elevated minute; ``count_z``: how many
       Poisson standard deviations the raw count must exceed its own recent mean by (a
       surge raises counts but not shares, a drop of other traffic raises shares but not
-      counts: both must rise). ``fire_score``: score of the elevated minutes together to
-      fire; ``strong_score``: one minute this strong fires at once. ``min_volume``:
+      counts: both must rise). The elevated minutes fire together at their share of the
+      false-alarm budget (below), as a window of ``persist_n`` minutes, and at least at
+      ``fire_score``; ``strong_score``: one minute this strong fires at once. ``min_volume``:
       messages in the firing minutes; ``min_minute_volume``: in one elevated minute;
       ``expected_floor``: noise floor of one minute's expectation.
     - *Longer scales.* ``scales``: the sliding windows (minutes). A window fires when its
@@ -88,11 +92,13 @@ class DetectConfig:
       learns its baseline clipped to its expectation, so the first minutes of an incident
       on a small key do not become its baseline.
     - *The false-alarm budget.* ``false_alarms_per_day`` is shared by every key, both
-      families (all messages, complaints) and every scale: a window of ``w`` minutes is one
-      of ``1440 / w`` tests a day of each, so it fires at ``-log10 p >= log10(tests a day x
-      keys x families x scales / budget) + scale_margin``, with ``keys`` the warm keys (at
-      least ``budget_keys``). With 600 keys and the default scales that is 6.1 for 5
-      minutes, 5.7 for 15 and 5.1 for 60; ten times more keys add 1 to each. A window is
+      families (all messages, complaints) and every scale, the one-minute one included: a
+      window of ``w`` minutes is one of ``1440 / w`` tests a day of each, so it fires at
+      ``-log10 p >= log10(tests a day x keys x families x scales / budget) +
+      scale_margin``, with ``keys`` the warm keys (at least ``budget_keys``). With 600 keys
+      and the default scales that is 6.3 for the one-minute scale (at least
+      ``fire_score``), 6.2 for 5 minutes, 5.9 for 10, 5.8 for 15 and 5.2 for 60; ten
+      times more keys add 1 to each (2,000 keys: 6.9, 6.8, 6.5, 6.3, 5.7). A window is
       tested only in minutes its key has messages, and the counts of small keys are
       discrete (a key of 0.05 a minute needs 8 messages where 0.25 are expected: 1e-9), so
       the budget is rarely spent on them; ``scale_margin`` raises every threshold where the
@@ -176,10 +182,10 @@ class DetectConfig:
     min_volume: int = 8
     min_minute_volume: int = 3
     expected_floor: float = 0.3
-    scales: Minutes = (5, 15, 60)
+    scales: Minutes = (5, 10, 15, 60)
     scale_min_volume: int = 6
     scale_min_excess: float = 4.0
-    scale_min_ratio: float = 2.0
+    scale_min_ratio: float = 1.5
     scale_max_minute_share: float = 0.6
     scale_expected_floor: float = 0.05
     scale_watch_score: float = 3.0
@@ -294,6 +300,14 @@ class DetectConfig:
         """
         tests = max(keys, self.budget_keys) * 2 * (1 + len(self.scales)) * 1440 / scale
         return math.log10(tests / self.false_alarms_per_day) + self.scale_margin
+
+    def one_minute_threshold(self, keys: int) -> float:
+        """The score the elevated minutes of the one-minute scale must reach together.
+
+        Its share of the budget, as a window of ``persist_n`` minutes (the elevated minutes
+        it adds up lie within one), and never below ``fire_score``.
+        """
+        return max(self.fire_score, self.scale_threshold(self.persist_n, keys))
 
     def describe(self) -> dict[str, Any]:
         """Every setting, as plain values (``voc config`` prints them)."""

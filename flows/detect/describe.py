@@ -152,16 +152,60 @@ def channel_breakdown(members: Iterable[Signal]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def pick_samples(
-    members: Sequence[Signal], term_grams: set[int], topic: str, limit: int
-) -> list[Signal]:
-    """Representative messages: top terms, distinct texts, negative, latest first.
+def characteristic_terms(
+    members: Sequence[Signal], share: Callable[[int], float], limit: int = 8
+) -> dict[int, float]:
+    """The complaint terms most over-represented among an alert's messages, with weights.
 
-    One message per unit (conversation); in time order.
+    A term (:func:`~flows.detect.phrases.term_ids`: the words and word pairs of complaints)
+    held by at least 15% of the complaint units (and two) is weighed ``c * ln(c / e)``,
+    ``c`` its units and ``e`` what its baseline ``share`` of complaints predicts; the
+    ``limit`` heaviest are kept. An incident's messages share the words of what went wrong
+    (whatever topic the enricher gave them), the key's everyday messages do not.
     """
+    counts: Counter[int] = Counter()
+    per_unit: dict[str, set[int]] = {}
+    for record in members:
+        if not record.terms:
+            continue
+        seen = per_unit.setdefault(record.unit, set())
+        new = set(record.terms) - seen
+        seen |= new
+        counts.update(new)
+    units = len(per_unit)
+    least = max(2, math.ceil(0.15 * units))
+    weights = {}
+    for term, c in counts.items():
+        if c < least:
+            continue
+        expected = units * share(term)
+        if c > expected:
+            weights[term] = c * math.log(c / max(expected, 1e-6))
+    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+
+
+def pick_samples(
+    members: Sequence[Signal],
+    term_grams: set[int],
+    topic: str,
+    limit: int,
+    weights: Mapping[int, float] | None = None,
+) -> list[Signal]:
+    """Representative messages: characteristic terms, top terms, distinct, negative, latest.
+
+    ``weights`` (:func:`characteristic_terms`) rank first: a message holding more of the
+    words that make the alert's messages unusual shows what the incident is about. One
+    message per unit (conversation); in time order.
+    """
+    weights = weights or {}
+
+    def weight(record: Signal) -> float:
+        return sum(weights.get(t, 0.0) for t in record.terms) if weights else 0.0
+
     ranked = sorted(
         members,
         key=lambda r: (
+            -weight(r),
             term_grams.isdisjoint(r.grams),
             not (r.negative or topic in r.negative_topics),
             -r.created_at.timestamp(),
@@ -178,7 +222,7 @@ def pick_samples(
             text_key = " ".join(record.text_normalized.split())
             if record.unit in units or (distinct and text_key in texts):
                 continue
-            if with_terms and term_grams.isdisjoint(record.grams):
+            if with_terms and term_grams.isdisjoint(record.grams) and weight(record) <= 0.0:
                 continue
             picked.append(record)
             texts.add(text_key)

@@ -96,6 +96,7 @@ from flows.detect.bursts import GramEvent, PhraseBursts, cluster_grams, units_wi
 from flows.detect.cases import CaseBook
 from flows.detect.config import DetectConfig
 from flows.detect.describe import (
+    characteristic_terms,
     dominant,
     lead_with,
     pick_samples,
@@ -258,8 +259,10 @@ class Detector:
         return sum(1 for state in self.keys.values() if state.all.warm(minute, self.config))
 
     def _thresholds(self) -> dict[int, float]:
+        """The score each scale must reach to fire (its share of the false-alarm budget)."""
         keys = self.warm
-        return {w: self.config.scale_threshold(w, keys) for w in self.config.scales}
+        out = {ONE_MINUTE: self.config.one_minute_threshold(keys)}
+        return out | {w: self.config.scale_threshold(w, keys) for w in self.config.scales}
 
     def _skip(self) -> None:
         self.traffic.skip()
@@ -571,7 +574,7 @@ class Detector:
             _o, _e, score = topic_monitor.score_window(config)
             first, last = self._range(topic, family)
             topic_excess = self._excess(topic, family, first, last)
-            if score >= config.fire_score and (
+            if score >= self.thresholds[ONE_MINUTE] and (
                 topic_excess <= 0
                 or self._excess(key, family, first, last) < config.drill_coverage * topic_excess
             ):
@@ -645,7 +648,7 @@ class Detector:
         if monitor.trigger.scale == ONE_MINUTE or not monitor.trigger.hot:
             observed = sum(m.observed for m in monitor.recent)
             expected = sum(m.expected for m in monitor.recent)
-            needed = config.fire_score
+            needed = self.thresholds[ONE_MINUTE]
         else:
             needed = self.thresholds.get(monitor.trigger.scale, config.fire_score)
         attributed = sum(self._attributed(key, family, alert, minute) for alert in active)
@@ -1031,7 +1034,8 @@ class Detector:
             elif alert.issue_terms:
                 terms = tuple(dict.fromkeys((*terms, *alert.issue_terms)))[: config.top_terms + 2]
             alert.top_terms = terms
-            fresh = pick_samples(members, term_grams, alert.key.topic, config.samples)
+            weights = characteristic_terms(members, lambda t: self.terms.share(t, minute))
+            fresh = pick_samples(members, term_grams, alert.key.topic, config.samples, weights)
             if headline or not alert.pinned:
                 alert.pinned = tuple((r.id, r.text) for r in fresh[:PINNED])
             pinned_ids = {i for i, _t in alert.pinned}

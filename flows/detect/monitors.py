@@ -15,9 +15,12 @@ Pure classes, independent of Bytewax, fed one minute at a time:
   (elevated when the count is improbable under the share baseline, a Poisson tail scaled
   by the key's measured dispersion, at least ``min_ratio`` times the expectation and above
   the count baseline by ``count_z`` standard deviations; it fires on ``persist_k`` elevated
-  minutes of ``persist_n``) and on sliding windows of the last ``scales`` minutes (5, 15,
-  60 by default), where a key of 0.2 messages a minute that suddenly gets 2 a minute is
-  obvious while no single minute is.
+  minutes of ``persist_n``) and on sliding windows of the last ``scales`` minutes (5, 10,
+  15, 60 by default), where a key of 0.2 messages a minute that suddenly gets 2 a minute is
+  obvious while no single minute is. A key holding a large share of traffic (5% or
+  more: a catch-all topic can hold 80% of messages) is scored as a binomial share of the
+  minute's or window's units instead (:func:`share_score`): expected from the small rest
+  of traffic, its expectation would swing with every minute's mix.
 - :class:`NegativeMonitor`: the number of negative messages of a key among its messages,
   against the key's baseline negative share (a binomial tail).
 
@@ -185,13 +188,41 @@ class Trigger:
 
 
 class Minute(NamedTuple):
-    """One minute of one key as a monitor scored it (a value: snapshots share it)."""
+    """One minute of one key as a monitor scored it (a value: snapshots share it).
+
+    ``total``: the units of all traffic that minute (the key's included).
+    """
 
     minute: int
     observed: float
     expected: float
     score: float
     elevated: bool
+    total: float = 0.0
+
+
+#: Below this share of all traffic a key's count is scored as a Poisson count against its
+#: expectation; from it on, as a binomial share of the minute's traffic (below).
+BINOMIAL_SHARE = 0.05
+
+
+def share_score(
+    observed: float, expected: float, total: float, rate: float, phi: float, floor: float
+) -> float:
+    """``-log10 p`` of a key's count against its share of traffic, dispersion ``phi``.
+
+    The expectation is the key's rate (units per unit of the rest of traffic) times the
+    rest of traffic, itself a random count: for a small key the difference is negligible
+    and the count is Poisson around ``max(expected, floor)``; for a key holding a large
+    share ``p = rate / (1 + rate)`` of all traffic (a catch-all topic of 80% of messages is
+    expected from the other 20%), the count is tested as what it is, given the units of
+    the minute or window: binomial of ``total`` at ``p`` (the exact conditional test of
+    two Poisson counts).
+    """
+    share = rate / (1.0 + rate)
+    if share < BINOMIAL_SHARE:
+        return poisson_score(observed / phi, max(expected, floor) / phi)
+    return binomial_score(observed / phi, total / phi, share)
 
 
 class WindowScore(NamedTuple):
@@ -241,6 +272,7 @@ class VolumeMonitor:
     short: bool = False
     settled: int = -1
     trigger: Trigger = field(default_factory=Trigger)
+    rate_seen: float = 0.0
 
     @classmethod
     def new(cls, minute: int, traffic: Traffic, share_x: float = 0.0) -> VolumeMonitor:
@@ -302,7 +334,8 @@ class VolumeMonitor:
         rate = self.rate(traffic, config)
         first = max(self.updated + 1, minute - config.persist_n + 1)
         for quiet in range(first, minute + 1):
-            self.recent.append(Minute(quiet, 0, rate * traffic.total(quiet), 0.0, False))
+            total = traffic.total(quiet)
+            self.recent.append(Minute(quiet, 0, rate * total, 0.0, False, total))
         if len(self.recent) > config.persist_n:
             del self.recent[: len(self.recent) - config.persist_n]
         self.share_x *= decay(config.share_half_life, gap)
@@ -339,9 +372,10 @@ class VolumeMonitor:
         """Observed, expected and score of the elevated minutes among the last ``n``."""
         observed = sum(m.observed for m in self.recent if m.elevated)
         expected = sum(m.expected for m in self.recent if m.elevated)
-        phi = self.phi()
+        total = sum(m.total for m in self.recent if m.elevated)
         floor = config.expected_floor * sum(1 for m in self.recent if m.elevated)
-        return observed, expected, poisson_score(observed / phi, max(expected, floor) / phi)
+        score = share_score(observed, expected, total, self.rate_seen, self.phi(), floor)
+        return observed, expected, score
 
     def evidence(self, config: DetectConfig) -> tuple[float, float, float, int]:
         """Observed, expected, score and first minute of what makes this key fire.
@@ -387,13 +421,15 @@ class VolumeMonitor:
     ) -> str | None:
         """Score one minute (``x`` units of this key), update, maybe fire.
 
-        ``thresholds`` is the score a window of each longer scale must reach to fire (its
-        share of the false-alarm budget, :meth:`DetectConfig.scale_threshold`).
+        ``thresholds`` is the score the elevated minutes (``ONE_MINUTE``) and a window of
+        each longer scale must reach to fire (their share of the false-alarm budget,
+        :meth:`DetectConfig.one_minute_threshold`, :meth:`DetectConfig.scale_threshold`).
         """
         if self.updated < minute - 1:
             self.catch_up(minute - 1, traffic, config)
-        rate = self.rate(traffic, config)
-        e = rate * max(traffic.total(minute) - x, 0)
+        rate = self.rate_seen = self.rate(traffic, config)
+        total = traffic.total(minute)
+        e = rate * max(total - x, 0)
         counts, trigger, recent = self.counts, self.trigger, self.recent
         if x:
             counts.add(minute, x)
@@ -405,9 +441,9 @@ class VolumeMonitor:
         if x >= config.min_minute_volume and x >= config.min_ratio * e and warm:
             mean = self.count.mean
             if x >= mean + config.count_z * math.sqrt(max(mean, 1.0) * phi):
-                score = poisson_score(x / phi, max(e, config.expected_floor) / phi)
+                score = share_score(x, e, total, rate, phi, config.expected_floor)
                 elevated = score >= config.elevated_score
-        recent.append(Minute(minute, x, e, score, elevated))
+        recent.append(Minute(minute, x, e, score, elevated, total))
         if len(recent) > config.persist_n:
             del recent[0]
         fire = False
@@ -416,7 +452,7 @@ class VolumeMonitor:
             observed, _expected, window = self.score_window(config)
             persistent = trigger.elevated_count(minute, config) + 1 >= config.persist_k
             fire = observed >= config.min_volume and (
-                (persistent and window >= config.fire_score)
+                (persistent and window >= thresholds.get(ONE_MINUTE, config.fire_score))
                 or (score >= config.strong_score and x >= config.min_volume)
             )
         longest = config.longest_scale
@@ -437,7 +473,7 @@ class VolumeMonitor:
             trigger.scale = scale
         elif event == RESOLVE:
             self.settled = minute  # longer windows start after what was alerted on
-        self._learn(minute, x, e, elevated, config)
+        self._learn(minute, x, e, total, elevated, config)
         self.updated = minute
         counts.trim(minute - longest + 1, longest)
         return event
@@ -474,7 +510,7 @@ class VolumeMonitor:
             rise = config.scale_count_z * math.sqrt(max(mean * scale, 1.0) * phi)
             if observed < mean * scale + rise:
                 continue  # the count itself did not rise (other traffic fell): not a rise
-            score = poisson_score(observed / phi, base / phi)
+            score = share_score(observed, expected, windows.get(scale, 0), rate, phi, floor * scale)
             if score < config.scale_watch_score:
                 continue
             watched = True
@@ -533,9 +569,12 @@ class VolumeMonitor:
             self.short,
             self.settled,
             copy.deepcopy(self.trigger),
+            self.rate_seen,
         )
 
-    def _learn(self, minute: int, x: int, e: float, elevated: bool, config: DetectConfig) -> None:
+    def _learn(
+        self, minute: int, x: int, e: float, total: float, elevated: bool, config: DetectConfig
+    ) -> None:
         """Add the minute to the baselines, clipped while the key looks like an incident.
 
         An elevated minute, or any minute of a hot key, counts at most ``e + 2 sqrt(e) + 1``;
@@ -545,6 +584,9 @@ class VolumeMonitor:
         """
         adapting = self.trigger.hot and minute - self.trigger.hot_since >= config.adapt_after
         learned = float(x)
+        share = self.rate_seen / (1.0 + self.rate_seen)
+        if share >= BINOMIAL_SHARE:  # a large key: its expectation from the rest is too noisy
+            e = share * total
         if not adapting:
             if self.watched or (self.trigger.hot and self.trigger.scale != ONE_MINUTE):
                 learned = min(learned, e + math.sqrt(e))
@@ -552,9 +594,11 @@ class VolumeMonitor:
                 learned = min(learned, e + 2.0 * math.sqrt(e) + 1.0)
         decay_1 = half_life_factor(config.share_half_life)
         if e >= 1.0 and not elevated and not self.trigger.hot and not self.watched:
-            self.dispersion.update(
-                min((x - e) ** 2 / e, 16.0), half_life_factor(config.dispersion_half_life)
-            )
+            if share >= BINOMIAL_SHARE:  # around the binomial mean and variance (share_score)
+                spread = (x - e) ** 2 / max(e * (1.0 - share), 1e-9)
+            else:
+                spread = (x - e) ** 2 / e
+            self.dispersion.update(min(spread, 16.0), half_life_factor(config.dispersion_half_life))
         self.share_x = self.share_x * decay_1 + learned
         self.count.update(learned, half_life_factor(config.count_half_life))
 

@@ -303,7 +303,7 @@ def build() -> Board:
         table_panel(
             "Open alerts, most severe first",
             "What is wrong now: the summary (what, where, how much), the time scale whose "
-            "evidence opened it (1m: one busy minute; 5m, 15m, 60m: a sliding window, how a "
+            "evidence opened it (1m: one busy minute; 5m, 10m, 15m, 60m: a sliding window, how a "
             "small channel, brand or product shows a rise), the key (topic / channel / brand "
             "/ product / phrase), observed versus expected messages (or negative share) over "
             "the alert's window and their ratio, the detector's score, and the terms that "

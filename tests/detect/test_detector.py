@@ -127,7 +127,7 @@ def test_one_incident_gives_one_alert_with_samples_terms_breakdown_and_revisions
     assert all(sum(r.channel_breakdown.values()) == r.observed for r in revisions)
     grown = [r for r in revisions if r.observed > first.observed]
     assert grown and all(r.summary and r.summary != first.summary for r in grown[:1])
-    assert first.scale in ("1m", "5m", "15m", "60m") and first.headline == first.summary
+    assert first.scale in ("1m", "5m", "10m", "15m", "60m") and first.headline == first.summary
     assert detector.stats.fires.total() > 1  # several detectors fired; one alert was opened
 
 

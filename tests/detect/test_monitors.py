@@ -188,3 +188,36 @@ def test_a_resolved_incident_does_not_fire_again_from_a_longer_window() -> None:
     incident = [(x + poisson(rng, 3.0), total) for x, total in traffic(rng, 15, 0.3, 150)]
     _, events = run(quiet + incident + traffic(rng, 120, 0.3, 150), every_minute=False)
     assert [e for _, e in events] == [FIRE, RESOLVE]
+
+
+def test_share_score_is_poisson_for_a_small_key_and_binomial_for_a_large_one() -> None:
+    from flows.detect.monitors import share_score
+    from flows.detect.stats import binomial_score, poisson_score
+
+    # a key of 1% of traffic: the Poisson tail around its expectation
+    assert share_score(12, 3.0, 300, 0.01, 1.0, 0.3) == poisson_score(12, 3.0)
+    # a topic of 75% of messages (rate 3 per unit of the rest): 106 of 130 is 82%, a
+    # share well within chance, though the rest-based expectation (3 x 24 = 72) says
+    # otherwise
+    assert share_score(106, 72.0, 130, 3.0, 1.0, 0.3) == binomial_score(106, 130, 0.75)
+    assert share_score(106, 72.0, 130, 3.0, 1.0, 0.3) < 2.0 < poisson_score(106, 72.0)
+
+
+def test_a_key_holding_most_of_traffic_does_not_fire_on_chance_but_fires_when_it_doubles() -> None:
+    config = DetectConfig()
+    rng = random.Random(11)
+    quiet = traffic(rng, 900, 90.0, 30.0)
+    _monitor, events = run(quiet, config)
+    assert not [e for e in events if e[1] == FIRE]
+    rng = random.Random(12)
+    counts = traffic(rng, 300, 90.0, 30.0) + traffic(rng, 10, 90.0, 30.0, key_x=2.0)
+    _monitor, events = run(counts, config)
+    assert [m for m, e in events if e == FIRE and m >= 300]
+
+
+def test_the_one_minute_scale_has_its_share_of_the_budget() -> None:
+    config = DetectConfig()
+    at_600 = config.one_minute_threshold(600)
+    assert at_600 == max(config.fire_score, config.scale_threshold(config.persist_n, 600))
+    assert config.one_minute_threshold(6000) == pytest.approx(at_600 + 1.0)
+    assert DetectConfig(fire_score=9.0).one_minute_threshold(600) == 9.0
