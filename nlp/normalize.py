@@ -702,6 +702,22 @@ def normalize(text: str) -> str:
     >>> normalize("Sp đẹp quáaaa 😍, ship nhanh, hoà tiền ko??")
     'sản phẩm đẹp quá emolove , ship nhanh, hòa tiền không??'
     """
+    out = _normalize_once(text)
+    for _ in range(_ENTITY_ROUNDS):
+        # squeezing repeated marks can reveal an entity ("&##0" -> "&#0"): read it again
+        if "&" not in out or html.unescape(out) == out:
+            break
+        out = _normalize_once(out)
+    return out
+
+
+_ENTITY_ROUNDS = 4
+"""Times the whole normalization is repeated at most while its output still holds an HTML
+entity (each round consumes one)."""
+
+
+def _normalize_once(text: str) -> str:
+    """One pass of every step of :func:`normalize`."""
     tables = _tables()
     text = _prepare(text, tables)
     while True:  # HTML can hide characters of step 2, and step 2 can reveal tags
