@@ -27,9 +27,10 @@ CASES = Path(__file__).parents[1] / "support" / "adversarial_cx.jsonl"
 # measured with the packaged models (see the README's score table): right out of 28.
 # sentiment-fast-2.0.0 / topics-fast-1.0.0 got 27 / 22; the models retrained with the
 # corpus supplements get 26 / 21 (a calm wrong-colour report read neutral, the sarcastic
-# "giao hàng 'nhanh' thật, có 3 tuần thôi à" read positive; one more topic set off) while
-# the 1,045-message corpus test split rose (topics micro-F1 0.830 -> 0.844).
-FLOORS = {"sentiment": 26, "topics": 21, "flags": 24}
+# "giao hàng 'nhanh' thật, có 3 tuần thôi à" read positive) while the 1,045-message corpus
+# test split rose (topics micro-F1 0.830 -> 0.843); topics-fast-1.2.0 (no length markers)
+# gets 23 topic sets right.
+FLOORS = {"sentiment": 26, "topics": 23, "flags": 24}
 
 
 @dataclass(frozen=True)
