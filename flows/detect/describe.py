@@ -87,6 +87,39 @@ def gram_texts(grams: set[int], records: Sequence[Signal]) -> dict[int, GramText
     return out
 
 
+def _unit_scores(
+    members: Sequence[Signal],
+    ids_of: Callable[[Signal], Sequence[int]],
+    share: Callable[[int], float],
+    *,
+    empty_units: bool,
+) -> tuple[dict[int, float], Counter[int]]:
+    """Ids held by at least 15% of the units (and two), each scored ``c * ln(c / e)``.
+
+    ``c`` is the number of units (conversations) holding the id, ``e`` what its baseline
+    ``share`` predicts for that many units; also returns every id's ``c``. A record without
+    ids counts as a unit only with ``empty_units``.
+    """
+    counts: Counter[int] = Counter()
+    per_unit: dict[str, set[int]] = {}
+    for record in members:
+        ids = ids_of(record)
+        if not ids and not empty_units:
+            continue
+        seen = per_unit.setdefault(record.unit, set())
+        new = set(ids) - seen
+        seen |= new
+        counts.update(new)
+    units = len(per_unit)
+    least = max(2, math.ceil(0.15 * units))
+    scores = {
+        key: c * math.log(c / max(units * share(key), 1e-6))
+        for key, c in counts.items()
+        if c >= least
+    }
+    return scores, counts
+
+
 def top_terms(
     members: Sequence[Signal],
     share: Callable[[int], float],
@@ -104,22 +137,8 @@ def top_terms(
     chosen: set[int] = set(phrase_grams)
     if not members:
         return tuple(terms), chosen
-    counts: Counter[int] = Counter()
-    per_unit: dict[str, set[int]] = {}
-    for record in members:
-        seen = per_unit.setdefault(record.unit, set())
-        new = set(record.grams) - seen
-        seen |= new
-        counts.update(new)
-    units = len(per_unit)
-    least = max(2, math.ceil(0.15 * units))
-    scored = sorted(
-        (
-            (-c * math.log(c / max(units * share(gram), 1e-6)), gram)
-            for gram, c in counts.items()
-            if c >= least
-        ),
-    )
+    scores, counts = _unit_scores(members, lambda r: r.grams, share, empty_units=True)
+    scored = sorted((-value, gram) for gram, value in scores.items())
     texts = gram_texts({g for _, g in scored[: 4 * limit]}, members)
     for _value, gram in scored:
         text = texts.get(gram)
@@ -163,24 +182,8 @@ def characteristic_terms(
     ``limit`` heaviest are kept. An incident's messages share the words of what went wrong
     (whatever topic the enricher gave them), the key's everyday messages do not.
     """
-    counts: Counter[int] = Counter()
-    per_unit: dict[str, set[int]] = {}
-    for record in members:
-        if not record.terms:
-            continue
-        seen = per_unit.setdefault(record.unit, set())
-        new = set(record.terms) - seen
-        seen |= new
-        counts.update(new)
-    units = len(per_unit)
-    least = max(2, math.ceil(0.15 * units))
-    weights = {}
-    for term, c in counts.items():
-        if c < least:
-            continue
-        expected = units * share(term)
-        if c > expected:
-            weights[term] = c * math.log(c / max(expected, 1e-6))
+    scores, _ = _unit_scores(members, lambda r: r.terms, share, empty_units=False)
+    weights = {term: value for term, value in scores.items() if value > 0}  # above baseline
     return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
 
