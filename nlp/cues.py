@@ -288,6 +288,16 @@ class Reader:
         self.lexicon = lexicon or load_lexicon()
         self.flag_rules = flag_rules or load_flag_rules()
         self.fillers = fillers if fillers is not None else filler_words()
+        from nlp.normalize import strip_diacritics
+
+        self._filler_clashes = frozenset(
+            phrase
+            for phrase, (kind, _) in self.lexicon.entries
+            if kind == 0 and " " not in phrase and not phrase.isascii()  # one-word terms
+            if squeeze(strip_diacritics(phrase)) in self.fillers
+        )
+        """Sentiment words that read as filler words without their diacritics ("tồi" as
+        "tôi", "ổn" as "ơn"): typed with their marks, they are not filler."""
         entries: list[tuple[str, tuple[int, Any]]] = []
         entries += [(p, (_LEXICON, v)) for p, v in self.lexicon.entries]
         entries += [(p, (_TAXONOMY, v)) for p, v in self.taxonomy.entries]
@@ -308,9 +318,7 @@ class Reader:
         topics = self.taxonomy.match_view(view, found, spans=False) if found else []
         flags = cue_flags(view, self.flag_rules, parts[_FLAGS])
         words = [w for w in view.folded if w not in _PUNCTUATION]
-        filler = 0 < len(words) <= FILLER_MAX_WORDS and all(
-            w in self.fillers or squeeze(w) in self.fillers for w in words
-        )
+        filler = 0 < len(words) <= FILLER_MAX_WORDS and self._all_filler(view)
         source = context.source if context is not None else None
         category = context.category if context is not None else None
         return Reading(
@@ -341,6 +349,18 @@ class Reader:
         if contexts is None:
             return [self.read(t) for t in texts]
         return [self.read(t, c) for t, c in zip(texts, contexts, strict=True)]
+
+    def _all_filler(self, view: TextView) -> bool:
+        """Whether every word of the view is a filler word."""
+        fillers, clashes = self.fillers, self._filler_clashes
+        for raw, folded in zip(view.raw, view.folded, strict=True):
+            if folded in _PUNCTUATION:
+                continue
+            if folded not in fillers and squeeze(folded) not in fillers:
+                return False
+            if raw in clashes:
+                return False
+        return True
 
     def _sarcasm(self, view: TextView, scored: MessageScore, flags: set[Flag]) -> tuple[str, ...]:
         """Cues of praise that means its opposite.

@@ -44,3 +44,13 @@ def test_filler_words_match_elongated() -> None:
         assert reader.read(model_text(text), MessageContext("chat")).filler, text
     for text in ("chờ mãi không thấy hàng", "không ai nghe máy, đợi 2 tiếng rồi"):
         assert not reader.read(model_text(text), MessageContext("chat")).filler, text
+
+
+def test_filler_covers_typed_forms_but_not_words_that_evaluate() -> None:
+    reader = default_reader()
+    # shop and thanks as people mistype them, southern particles
+    for text in ("oke sóp", "cám ơn shpo", "ok hen", "cảm ưn", "thnak you shop", "bai nha"):
+        assert reader.read(model_text(text), MessageContext("chat")).filler, text
+    # without marks these read as filler words ("chấm", "ơn"); typed with them they evaluate
+    for text in ("chậm", "ờ chậm", "tạm ổn"):
+        assert not reader.read(model_text(text), MessageContext("chat")).filler, text
