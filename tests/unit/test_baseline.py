@@ -58,6 +58,13 @@ def sentiment(raw: str) -> str:
         # English mixed in
         ("very good, giao nhanh", "positive"),
         ("terrible, hàng vỡ hết", "negative"),
+        # words of app reviews and support chats
+        ("app vô dụng, thiết kế rối rắm", "negative"),
+        ("nhân viên đùn đẩy, hứa suông", "negative"),
+        ("shop tư vấn có tâm", "positive"),
+        # unmarked, "deu" is "đều" and "ung" is "ưng", not "đểu" and "úng"
+        ("hang deu tot", "positive"),
+        ("ung y lam", "positive"),
     ],
 )
 def test_lexicon_sentiment(raw: str, expected: str) -> None:
