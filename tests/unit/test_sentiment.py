@@ -245,3 +245,19 @@ def test_two_class_rows_can_teach_the_neutral_head_what_polar_looks_like(tmp_pat
             .batch([model_text("rất hài lòng, giao hàng nhanh")])
         )[1][0]
     assert heads[1.0] < heads[0.0]  # polar text looks less neutral with two-class rows
+
+
+def test_the_c_grid_is_chosen_on_dev_as_written_and_without_diacritics(
+    tmp_path: Path,
+) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    settings = TrainSettings(task="sentiment", c_grid=(0.5, 4.0))
+    result = train_sentiment(data, tmp_path / "models", settings)
+    grid = SentimentModel.load(result.path).manifest.hyperparameters["grid"]
+    assert len(grid) == 4
+    for row in grid:
+        both = (row["mean_dev_f1"] + row["mean_dev_f1_no_diacritics"]) / 2
+        assert row["selection_score"] == pytest.approx(both)
+    chosen = SentimentModel.load(result.path).manifest.hyperparameters["chosen"]
+    best = max(grid, key=lambda row: row["selection_score"])
+    assert (chosen["c_polarity"], chosen["c_neutral"]) == (best["c_polarity"], best["c_neutral"])
