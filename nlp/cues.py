@@ -38,7 +38,7 @@ from typing import Any
 from nlp._tables import read_lines, resource_path
 from nlp.flags import FlagRules, cue_flags, load_flag_rules
 from nlp.lexicon import Lexicon, MessageScore, load_lexicon
-from nlp.rules import PhraseIndex, TextView, read_view
+from nlp.rules import PhraseIndex, TextView, canonical, read_view
 from nlp.taxonomy import Taxonomy, TopicMatch, load_taxonomy
 from nlp.types import Flag, MessageContext
 
@@ -74,11 +74,14 @@ _LENGTH_BUCKETS = ((1, "1"), (2, "2"), (3, "3"), (5, "4-5"), (9, "6-9"), (19, "1
 
 @lru_cache(maxsize=1)
 def filler_words() -> frozenset[str]:
-    """The filler words of ``resources/filler.txt``, without diacritics, letters squeezed."""
+    """The filler words of ``resources/filler.txt``, spelt as texts are read.
+
+    In the canonical i spelling ("sorry" as "sorri"), without diacritics, letters squeezed.
+    """
     from nlp.normalize import strip_diacritics
 
     return frozenset(
-        squeeze(strip_diacritics(line.strip().lower()))
+        squeeze(strip_diacritics(canonical(line.strip().lower())))
         for _, line in read_lines(resource_path("filler.txt"))
     )
 

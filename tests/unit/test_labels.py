@@ -49,7 +49,16 @@ def test_filler_words_match_elongated() -> None:
 def test_filler_covers_typed_forms_but_not_words_that_evaluate() -> None:
     reader = default_reader()
     # shop and thanks as people mistype them, southern particles
-    for text in ("oke sóp", "cám ơn shpo", "ok hen", "cảm ưn", "thnak you shop", "bai nha"):
+    # "sorry" is read in the canonical i spelling ("sorri"), as the list's words now are
+    for text in (
+        "oke sóp",
+        "cám ơn shpo",
+        "ok hen",
+        "cảm ưn",
+        "thnak you shop",
+        "bai nha",
+        "sorry shop",
+    ):
         assert reader.read(model_text(text), MessageContext("chat")).filler, text
     # without marks these read as filler words ("chấm", "ơn"); typed with them they evaluate
     for text in ("chậm", "ờ chậm", "tạm ổn"):
