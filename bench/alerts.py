@@ -27,6 +27,8 @@ Scoring:
   baseline rate;
 - *false alarms*: alerts (first revisions, opened in the scored span; cases are counted
   apart) matching no incident, per day; *duplicates*: further alerts on a matched incident.
+  An alert opened by the stream's last minute is not scored (it is listed apart): the
+  simulator puts every conversation turn that would fall after the end into that minute.
 
 Targets (issue 14), printed beside the figures: recall >= 0.90 for incidents adding at
 least 2 messages a minute for at least 15 minutes whatever the key's baseline; >= 0.95 on
@@ -174,6 +176,7 @@ class Score:
     alerts: list[dict[str, Any]]
     matched: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     false_alarms: list[dict[str, Any]] = field(default_factory=list)
+    at_end: list[dict[str, Any]] = field(default_factory=list)
 
 
 def match(
@@ -181,8 +184,12 @@ def match(
     truth: Sequence[dict[str, Any]],
     scored_start: datetime,
     grace: timedelta,
+    end: datetime | None = None,
 ) -> Score:
-    """Match first revisions of alerts to incidents (module docstring)."""
+    """Match first revisions of alerts to incidents (module docstring).
+
+    ``end``: the end of the stream; an alert opened by its last minute is set apart.
+    """
     incidents = [t for t in truth if t["kind"] != "surge"]
     for incident in incidents:
         if "message_ids" in incident:
@@ -190,6 +197,9 @@ def match(
     score = Score(incidents, [a for a in alerts if a["kind"] != "case"])
     for alert in sorted(score.alerts, key=lambda a: (a["opened_at"], a["id"])):
         opened = _time(alert["opened_at"])
+        if end is not None and opened >= end:
+            score.at_end.append(alert)
+            continue
         if opened < scored_start:  # no incident in the warm-up: any alert there is false
             score.false_alarms.append(alert)
             continue
@@ -295,6 +305,7 @@ def figures(
         "false_alarms": len(score.false_alarms),
         "false_alarms_per_day": round(len(score.false_alarms) / days, 3),
         "false_alarms_in_surges": len(surge_fa),
+        "alerts_at_stream_end": len(score.at_end),
         "duplicates": duplicates,
         "missed": [
             {
@@ -659,7 +670,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
         seconds = time.perf_counter() - started
         revisions = first_revisions(result.alerts)
-        score = match(revisions, truth, scored_start, timedelta(minutes=args.grace))
+        end = scored_start + timedelta(days=days)
+        score = match(revisions, truth, scored_start, timedelta(minutes=args.grace), end)
         figs = figures(score, days, truth, args.min_rate)
         figs |= {
             "mode": mode,
@@ -746,7 +758,8 @@ def _print_run(figs: dict[str, Any], *, detail: bool = False) -> None:
         )
     lines.append(
         f"  false alarms {figs['false_alarms']} ({figs['false_alarms_per_day']}/day, "
-        f"{figs['false_alarms_in_surges']} in flash sales), duplicates {figs['duplicates']}"
+        f"{figs['false_alarms_in_surges']} in flash sales), duplicates {figs['duplicates']}, "
+        f"{figs['alerts_at_stream_end']} opened by the stream's last minute (not scored)"
     )
     for missed in figs["missed"]:
         lines.append(f"  missed {missed}")

@@ -19,7 +19,7 @@ from pydantic import BeforeValidator
 from schemas.errors import ConfigError
 
 #: Recorded on every alert row; bump it when a rule below changes meaning.
-DETECTOR_VERSION = "detect-3"
+DETECTOR_VERSION = "detect-4"
 
 
 def _words(value: Any) -> Any:
@@ -56,6 +56,10 @@ class DetectConfig:
       other. Past ``max_keys``, the keys seen longest ago (not hot, no alert) are
       forgotten. A forgotten key starts again with no baseline when it comes back.
     - ``max_gap``: a gap in event time longer than this is skipped in one step.
+    - ``conversation_memory``: chat conversations remembered at most. A conversation is
+      one customer voice: it counts for a key in the first minute it does and not again
+      within the longest scale (counted in every minute it has a turn, a chat channel's
+      longer windows would spread 1.4 times more than a Poisson count and alert on noise).
 
     **Volume spikes** (per key, on all its messages and on its complaints; each key is
     scored on its last minute and on sliding windows of ``scales`` minutes):
@@ -166,6 +170,7 @@ class DetectConfig:
     candidate_keys: int = 100_000
     promote_after: int = 3
     max_gap: int = 120
+    conversation_memory: int = 50_000
 
     share_half_life: float = 180.0
     count_half_life: float = 15.0

@@ -343,3 +343,40 @@ def test_an_unknown_topic_in_varied_words_gives_one_emerging_issue_with_its_term
 def test_ordinary_traffic_gives_no_emerging_issue_over_hours() -> None:
     _, rows = detect(minutes_of(400, seed=5))
     assert rows == []
+
+
+def test_a_conversation_counts_once_for_a_key_within_the_longest_scale() -> None:
+    """A chat spanning minutes is one voice: counted for a key (and in the total) once."""
+    from flows.detect.detector import Conversations, MinuteData
+    from flows.detect.signals import Key
+
+    memory = Conversations(span=60, capacity=100)
+    delivery = Key("topic", "delivery")
+
+    def turn(n: int, minute: int, **kw: Any) -> MinuteData:
+        signal = make_signal(n, minute, unit="conv-1", source="chat", channel="zalo", **kw)
+        return MinuteData.build(START_MINUTE + minute, [signal], memory)
+
+    first = turn(1, 0)
+    assert first.voices == 1 and first.units[delivery] == 1 and delivery not in first.negatives
+    again = turn(2, 3)  # the same conversation, same keys: nothing new
+    assert again.voices == 0 and again.total == 1 and delivery not in again.units
+    complains = turn(3, 5, negative=True)  # it complains only now: counted as a complaint
+    assert complains.voices == 0 and delivery not in complains.units
+    assert complains.negatives[delivery] == 1
+    payment = turn(4, 6, topics=("payment",))  # a new topic counts for its key
+    assert payment.units[Key("topic", "payment")] == 1 and delivery not in payment.units
+    later = turn(5, 61)  # past the longest scale: a voice again
+    assert later.voices == 1 and later.units[delivery] == 1
+    review = MinuteData.build(START_MINUTE + 62, [make_signal(6, 62)], memory)
+    assert review.voices == 1 and len(memory.seen) == 1  # reviews are not remembered
+
+
+def test_conversations_remembered_stay_within_their_capacity() -> None:
+    from flows.detect.detector import Conversations, MinuteData
+
+    memory = Conversations(span=60, capacity=5)
+    for n in range(20):
+        signal = make_signal(n, 0, unit=f"conv-{n}", source="chat", channel="zalo")
+        MinuteData.build(START_MINUTE, [signal], memory)
+    assert list(memory.seen) == [f"conv-{n}" for n in range(15, 20)]
