@@ -207,8 +207,9 @@ class Conversations:
     windows 1.4 times as dispersed): its complaints would alert on noise. So a
     conversation counts for a key in the first minute it does, and not again for ``span``
     minutes (the longest scale); a key it reaches later (a new topic, a turn that
-    complains) counts then. At most ``capacity`` conversations are remembered, the
-    longest known forgotten first (O(1) each).
+    complains) counts then, except ``other`` once the conversation has a topic. At most
+    ``capacity`` conversations are remembered, the longest known forgotten first (O(1)
+    each).
     """
 
     span: int
@@ -231,8 +232,13 @@ class Conversations:
                 seen.popitem(last=False)
             return True, keys, negatives
         _first, counted, counted_negative = found
-        new = [k for k in keys if k not in counted]
-        new_negative = [k for k in negatives if k not in counted_negative]
+        # a later turn with no topic ("dạ", "ok shop") of a conversation about a topic is
+        # not a new voice about "other" (it alerted on web chat after a flash sale)
+        named = any(k.topic and k.topic != OTHER for k in counted)
+        new = [k for k in keys if k not in counted and not (named and k.topic == OTHER)]
+        new_negative = [
+            k for k in negatives if k not in counted_negative and not (named and k.topic == OTHER)
+        ]
         counted.update(new)
         counted_negative.update(new_negative)
         return False, new, new_negative

@@ -380,3 +380,20 @@ def test_conversations_remembered_stay_within_their_capacity() -> None:
         signal = make_signal(n, 0, unit=f"conv-{n}", source="chat", channel="zalo")
         MinuteData.build(START_MINUTE, [signal], memory)
     assert list(memory.seen) == [f"conv-{n}" for n in range(15, 20)]
+
+
+def test_a_conversation_about_a_topic_is_not_a_voice_about_other_later() -> None:
+    from flows.detect.detector import Conversations, MinuteData
+    from flows.detect.signals import OTHER, Key
+
+    memory = Conversations(span=60, capacity=100)
+    other = Key("topic", OTHER)
+
+    def turn(n: int, minute: int, unit: str, topics: tuple[str, ...]) -> MinuteData:
+        signal = make_signal(n, minute, unit=unit, source="chat", channel="zalo", topics=topics)
+        return MinuteData.build(START_MINUTE + minute, [signal], memory)
+
+    turn(1, 0, "conv-1", ("delivery",))
+    assert other not in turn(2, 4, "conv-1", (OTHER,)).units  # "dạ ok shop" after it
+    turn(3, 0, "conv-2", (OTHER,))  # a greeting first, then a topic: both count
+    assert turn(4, 2, "conv-2", ("payment",)).units[Key("topic", "payment")] == 1
