@@ -331,6 +331,10 @@ def place(channel: str, brand: str, product: str) -> str:
     return out
 
 
+RISE_SHOWN = 1.1
+"""A summary says "tăng N lần" only from this ratio up; below, it gives the two counts."""
+
+
 def times(ratio: float) -> str:
     """A ratio the Vietnamese way: "6", "2,5"."""
     if ratio >= 10:
@@ -382,8 +386,10 @@ def summarize(
             what = f"Phàn nàn {about}" if about else "Phàn nàn"
         else:
             what = f"Tin nhắn về {about}" if about else "Tin nhắn"
-        if expected >= 0.5:
+        if expected >= 0.5 and observed >= RISE_SHOWN * expected:
             how = f" tăng {times(observed / expected)} lần {span}"
+        elif expected >= 0.5:  # the rise that fired is not in this window: say the counts
+            how = f": {observed:.0f} tin {span}, thường {expected:.0f}"
         else:
             how = f": {observed:.0f} tin {span}, thường gần như không có"
         line = f"{what}{where}{how}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.detect.describe import characteristic_terms, pick_samples
+from flows.detect.describe import characteristic_terms, pick_samples, summarize
 from flows.detect.phrases import term_ids
 from flows.detect.signals import Signal
 from tests.detect.support import make_signal
@@ -60,3 +60,23 @@ def test_samples_are_the_messages_holding_the_incidents_words() -> None:
 def test_characteristic_terms_ignore_words_as_common_as_their_baseline() -> None:
     members = [complaint(i, t) for i, t in enumerate(EVERYDAY)]
     assert characteristic_terms(members, lambda t: 1.0) == {}
+
+
+def test_a_summary_never_calls_fewer_messages_than_usual_a_rise() -> None:
+    def line(observed: float, expected: float) -> str:
+        return summarize(
+            "volume_spike",
+            family="complaints",
+            topic="delivery",
+            channel="shopee",
+            brand="",
+            product="",
+            phrase="",
+            observed=observed,
+            expected=expected,
+            minutes=20,
+        )
+
+    assert "tăng 6 lần trong 20 phút" in line(60, 10)
+    low = line(8, 10)  # the window a long scale fired on is not the one the line counts
+    assert "tăng" not in low and "8 tin trong 20 phút, thường 10" in low
