@@ -386,12 +386,12 @@ def summarize(
             what = f"Phàn nàn {about}" if about else "Phàn nàn"
         else:
             what = f"Tin nhắn về {about}" if about else "Tin nhắn"
-        if expected >= 0.5 and observed >= RISE_SHOWN * expected:
-            how = f" tăng {times(observed / expected)} lần {span}"
-        elif expected >= 0.5:  # the rise that fired is not in this window: say the counts
-            how = f": {observed:.0f} tin {span}, thường {expected:.0f}"
-        else:
+        if expected < 0.5:
             how = f": {observed:.0f} tin {span}, thường gần như không có"
+        elif observed >= RISE_SHOWN * expected:
+            how = f" tăng {times(observed / expected)} lần {span}"
+        else:  # the rise that fired is not in this window: say the counts
+            how = f": {observed:.0f} tin {span}, thường {expected:.0f}"
         line = f"{what}{where}{how}"
     shown = [t for t in terms if t and t != phrase][:SUMMARY_TERMS]
     if shown:

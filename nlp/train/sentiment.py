@@ -172,10 +172,10 @@ class SentimentTrainer(Trainer[SentimentData, Candidate, Candidate, Final]):
         encoded = encode(train, settings, augment=True)
         featurizer = fit_featurizer(encoded, settings)
         x_train = encoded.matrix(featurizer)
-        x_dev = encode(dev, settings, augment=False).matrix(featurizer)
-        x_dev_folded = None
-        if settings.augment_no_diacritics:
-            x_dev_folded = encode(dev, settings, augment=True).matrix(featurizer)[len(dev) :]
+        # with augmentation the dev rows come twice: as written, then without diacritics
+        x_dev_all = encode(dev, settings, augment=True).matrix(featurizer)
+        x_dev = x_dev_all[: len(dev)]
+        x_dev_folded = x_dev_all[len(dev) :] if settings.augment_no_diacritics else None
         self.progress("building features", 1, 1)
         return SentimentData(
             infos, weak_infos, train, dev, binary, corpus, featurizer, x_train, x_dev, x_dev_folded
