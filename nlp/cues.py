@@ -8,7 +8,9 @@ one :class:`nlp.rules.PhraseIndex`, so every message is scanned once. Its
 - the lexicon's score of every clause (negation, intensity, contrast: :mod:`nlp.lexicon`);
 - the taxonomy's topic matches (keywords, and generic cues resolved by clause);
 - the flags whose cues it holds (:func:`nlp.flags.cue_flags`);
-- whether it is *filler*: only words of ``resources/filler.txt`` ("dạ vâng", "ok shop").
+- whether it is *filler*: only words of ``resources/filler.txt`` ("dạ vâng", "ok shop"), or,
+  in a chat turn or a social comment, phatic formulae (:mod:`nlp.phatic`: "chúc shop ngày
+  mới vui vẻ", "đợi em 5p nha").
 
 :meth:`Reading.markers` turns that into named binary features (``family:name``) that the
 fast models learn weights for, beside the n-grams of the words (:mod:`nlp.features`).
@@ -38,6 +40,7 @@ from typing import Any
 from nlp._tables import read_lines, resource_path
 from nlp.flags import FlagRules, cue_flags, load_flag_rules
 from nlp.lexicon import Lexicon, MessageScore, load_lexicon
+from nlp.phatic import load_phatic
 from nlp.rules import PhraseIndex, TextView, canonical, read_view
 from nlp.taxonomy import Taxonomy, TopicMatch, load_taxonomy
 from nlp.types import Flag, MessageContext
@@ -81,9 +84,27 @@ def filler_words() -> frozenset[str]:
     from nlp.normalize import strip_diacritics
 
     return frozenset(
-        squeeze(strip_diacritics(canonical(line.strip().lower())))
-        for _, line in read_lines(resource_path("filler.txt"))
+        squeeze(strip_diacritics(canonical(word)))
+        for word in _filler_lines()
+        if not word.startswith("!")
     )
+
+
+def _filler_lines() -> list[str]:
+    return [line.strip().lower() for _, line in read_lines(resource_path("filler.txt"))]
+
+
+@lru_cache(maxsize=1)
+def filler_exclusions() -> frozenset[str]:
+    """Words of ``filler.txt`` marked ``!``: typed with these marks, never filler.
+
+    "đổi", to exchange, although "doi" may be "đợi", to wait.
+    """
+    return frozenset(canonical(word[1:]) for word in _filler_lines() if word.startswith("!"))
+
+
+_CHATTY = frozenset({"chat", "social"})
+"""Sources whose short turns may be phatic formulae (:mod:`nlp.phatic`)."""
 
 
 @dataclass(slots=True)
@@ -270,6 +291,18 @@ class Batch:
         return [False] * len(self.clauses)
 
 
+def _clauses(view: TextView) -> list[list[tuple[str, str]]]:
+    """The (as typed, folded) words of each clause, cut at punctuation."""
+    out: list[list[tuple[str, str]]] = [[]]
+    for raw, folded in zip(view.raw, view.folded, strict=True):
+        if folded in _PUNCTUATION:
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append((raw, folded))
+    return [c for c in out if c]
+
+
 def _bucket(words: int) -> str:
     for top, name in _LENGTH_BUCKETS:
         if words <= top:
@@ -291,13 +324,17 @@ class Reader:
         self.lexicon = lexicon or load_lexicon()
         self.flag_rules = flag_rules or load_flag_rules()
         self.fillers = fillers if fillers is not None else filler_words()
+        self.phatic = load_phatic()
         from nlp.normalize import strip_diacritics
 
-        self._filler_clashes = frozenset(
-            phrase
-            for phrase, (kind, _) in self.lexicon.entries
-            if kind == 0 and " " not in phrase and not phrase.isascii()  # one-word terms
-            if squeeze(strip_diacritics(phrase)) in self.fillers
+        self._filler_clashes = (
+            frozenset(
+                phrase
+                for phrase, (kind, _) in self.lexicon.entries
+                if kind == 0 and " " not in phrase and not phrase.isascii()  # one-word terms
+                if squeeze(strip_diacritics(phrase)) in self.fillers
+            )
+            | filler_exclusions()
         )
         """Sentiment words that read as filler words without their diacritics ("tồi" as
         "tôi", "ổn" as "ơn"): typed with their marks, they are not filler."""
@@ -321,8 +358,8 @@ class Reader:
         topics = self.taxonomy.match_view(view, found, spans=False) if found else []
         flags = cue_flags(view, self.flag_rules, parts[_FLAGS])
         words = [w for w in view.folded if w not in _PUNCTUATION]
-        filler = 0 < len(words) <= FILLER_MAX_WORDS and self._all_filler(view)
         source = context.source if context is not None else None
+        filler = self._filler(view, len(words), source)
         category = context.category if context is not None else None
         return Reading(
             view=view,
@@ -353,17 +390,33 @@ class Reader:
             return [self.read(t) for t in texts]
         return [self.read(t, c) for t, c in zip(texts, contexts, strict=True)]
 
+    def _filler(self, view: TextView, words: int, source: str | None) -> bool:
+        """Whether a message is filler.
+
+        Filler words only; in a chat turn or a social comment, clauses each of filler words
+        or of one phatic formula (and a chat turn of emoji the normalizer drops, of which
+        nothing is left to read).
+        """
+        if words > FILLER_MAX_WORDS:
+            return False
+        if source not in _CHATTY:
+            return words > 0 and self._all_filler(view)
+        if words == 0:
+            return True
+        return all(self.phatic.clause(c, self._is_filler_word) for c in _clauses(view))
+
+    def _is_filler_word(self, raw: str, folded: str) -> bool:
+        return (folded in self.fillers or squeeze(folded) in self.fillers) and (
+            raw not in self._filler_clashes
+        )
+
     def _all_filler(self, view: TextView) -> bool:
         """Whether every word of the view is a filler word."""
-        fillers, clashes = self.fillers, self._filler_clashes
-        for raw, folded in zip(view.raw, view.folded, strict=True):
-            if folded in _PUNCTUATION:
-                continue
-            if folded not in fillers and squeeze(folded) not in fillers:
-                return False
-            if raw in clashes:
-                return False
-        return True
+        return all(
+            self._is_filler_word(raw, folded)
+            for raw, folded in zip(view.raw, view.folded, strict=True)
+            if folded not in _PUNCTUATION
+        )
 
     def _sarcasm(self, view: TextView, scored: MessageScore, flags: set[Flag]) -> tuple[str, ...]:
         """Cues of praise that means its opposite.

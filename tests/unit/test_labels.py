@@ -63,3 +63,45 @@ def test_filler_covers_typed_forms_but_not_words_that_evaluate() -> None:
     # without marks these read as filler words ("chấm", "ơn"); typed with them they evaluate
     for text in ("chậm", "ờ chậm", "tạm ổn"):
         assert not reader.read(model_text(text), MessageContext("chat")).filler, text
+
+
+def test_chat_formulae_are_filler_in_chats_and_social_comments_only() -> None:
+    reader = default_reader()
+    phatic = (
+        "chúc shop ngày mới vui vẻ nha",
+        "dạ em cảm ơn, chúc shop buôn may bán đắt",
+        "chuc shop mot ngay vui ve",
+        "chào buổi sáng shop ☀️",
+        "good morning ad",
+        "đợi mk 5p nha",
+        "cho em 2 phút",
+        "chờ xíu em đang đi đường",
+        "yes ạ",
+        "ô kê ạ",
+        "hóng các mom rv",
+        "ad ơi rep em với",
+        "🤝",
+    )
+    for text in phatic:
+        assert reader.read(model_text(text), MessageContext("chat")).filler, text
+    assert reader.read(model_text("hóng review"), MessageContext("social")).filler
+    # a review or an answer of unknown source that ends on a wish is an evaluation
+    for source in ("review", "survey", None):
+        context = MessageContext(source)
+        assert not reader.read(model_text("chúc shop buôn may bán đắt"), context).filler
+        assert not reader.read(model_text("🤝"), context).filler
+
+
+def test_a_formula_with_words_of_its_own_is_not_filler() -> None:
+    reader = default_reader()
+    for text in (
+        "chúc shop sớm dẹp tiệm",  # no wish words
+        "chúc mừng shop lừa được thêm 1 người",
+        "đợi 3 tiếng rồi",  # a wait in hours is a grievance
+        "chờ mãi không thấy ai rep",
+        "đổi ạ",  # "đổi" (exchange) typed with its marks is not "đợi" (wait)
+        "shop không rep",
+        "chờ 30p rồi đó",  # more than 10 minutes
+        "đợi em xíu, cái áo rách rồi",  # a second clause with content
+    ):
+        assert not reader.read(model_text(text), MessageContext("chat")).filler, text

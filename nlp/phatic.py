@@ -1,0 +1,152 @@
+"""Phatic formulae of chat turns and social comments (``resources/phatic.yaml``).
+
+A chat turn made of filler words ("dạ vâng", "ok shop": ``resources/filler.txt``) says
+nothing; neither do formulae whose words would evaluate elsewhere: a well-wish ("chúc shop
+buôn may bán đắt"), a greeting by the time of day, a goodbye, asking the other side to
+wait ("đợi em 5p nha") or to reply, an acknowledgement, following a thread ("hóng review").
+A :class:`Formula` is a set of trigger phrases and the words allowed beside them; a clause
+is phatic when it holds a trigger and nothing but the formula's words and filler words, and
+no negation (``never``: "shop không rep" is a grievance). :mod:`nlp.cues` applies them to
+chat and social messages only: a review that ends on a wish is an evaluation.
+
+Words match whole, in the canonical i spelling: a word typed without diacritics matches any
+accented form ("doi" is "đợi"), one typed with them must carry the formula's own ("đổi", to
+exchange, is not "đợi", to wait).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nlp._tables import resource_path
+from nlp.normalize import strip_diacritics
+from nlp.rules import canonical
+from schemas.errors import ConfigError
+
+__all__ = ["Formula", "Phatic", "WordSet", "load_phatic"]
+
+_REPEATED = re.compile(r"(.)\1+")
+_PLACEHOLDERS = {
+    "<num>": re.compile(r"(?:[1-9]|10)(?:p|ph|s)?"),
+    "<num>p": re.compile(r"(?:[1-9]|10)(?:p|ph)"),
+}
+"""Words that stand for numbers: "5", "5p", "10s"; "5p", "10ph"."""
+
+Word = tuple[str, str]
+"""A token as typed (canonical spelling) and folded (no diacritics)."""
+
+
+def _squeeze(word: str) -> str:
+    return _REPEATED.sub(r"\1", word)
+
+
+@dataclass(frozen=True, slots=True)
+class WordSet:
+    """Words matched as typed, or by their folded form when typed without diacritics."""
+
+    marked: frozenset[str]
+    folded: frozenset[str]
+    numbers: re.Pattern[str] | None = None
+
+    @classmethod
+    def of(cls, words: Sequence[str]) -> WordSet:
+        """The set of ``words`` as a resource lists them (``<num>``: small numbers)."""
+        plain = {canonical(w.lower()) for w in words}
+        numbers = _PLACEHOLDERS["<num>"] if "<num>" in plain else None
+        plain -= set(_PLACEHOLDERS)
+        folded = frozenset(_squeeze(strip_diacritics(w)) for w in plain)
+        return cls(frozenset(plain), folded, numbers)
+
+    def holds(self, raw: str, folded: str) -> bool:
+        """Whether the token is one of the words."""
+        if raw in self.marked or (self.numbers is not None and self.numbers.fullmatch(raw)):
+            return True
+        return raw == folded and _squeeze(folded) in self.folded
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """A clause holding one of ``triggers`` and only ``words`` (and filler words)."""
+
+    name: str
+    triggers: tuple[tuple[str, ...], ...]
+    """Phrases, as tuples of canonical lowercase words (``<num>``, ``<num>p``: numbers)."""
+    words: WordSet
+    """The words allowed in the clause, the triggers' included."""
+
+    def triggered(self, clause: Sequence[Word]) -> bool:
+        """Whether one of the trigger phrases is in the clause, word for word."""
+        for trigger in self.triggers:
+            n = len(trigger)
+            for start in range(len(clause) - n + 1):
+                if all(_trigger_word(trigger[k], *clause[start + k]) for k in range(n)):
+                    return True
+        return False
+
+
+def _trigger_word(word: str, raw: str, folded: str) -> bool:
+    if raw == word:
+        return True
+    number = _PLACEHOLDERS.get(word)
+    if number is not None:
+        return number.fullmatch(raw) is not None
+    return raw == folded and _squeeze(folded) == _squeeze(strip_diacritics(word))
+
+
+@dataclass(frozen=True, slots=True)
+class Phatic:
+    """The formulae, and the words that cancel any of them."""
+
+    formulae: tuple[Formula, ...]
+    never: WordSet
+
+    def clause(self, clause: Sequence[Word], filler_word: Callable[[str, str], bool]) -> bool:
+        """Whether a clause is filler words only, or one formula and filler words."""
+        rest = [word for word in clause if not filler_word(*word)]
+        if not rest:
+            return True
+        if any(self.never.holds(*word) for word in clause):
+            return False
+        return any(
+            formula.triggered(clause) and all(formula.words.holds(*word) for word in rest)
+            for formula in self.formulae
+        )
+
+
+@lru_cache(maxsize=1)
+def load_phatic() -> Phatic:
+    """The packaged formulae of ``resources/phatic.yaml``."""
+    return _load(resource_path("phatic.yaml"))
+
+
+def _load(path: Path) -> Phatic:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        msg = f"cannot read phatic formulae {path}: {exc}"
+        raise ConfigError(msg) from exc
+    formulae = data.get("formulae") if isinstance(data, Mapping) else None
+    if not isinstance(formulae, Mapping):
+        msg = f"{path}: expected a mapping `formulae` of name -> triggers and words"
+        raise ConfigError(msg)
+    return Phatic(
+        tuple(_formula(str(name), entry, path) for name, entry in formulae.items()),
+        WordSet.of([str(w) for w in data.get("never") or ()]),
+    )
+
+
+def _formula(name: str, entry: Any, path: Path) -> Formula:
+    if not isinstance(entry, Mapping) or not entry.get("triggers"):
+        msg = f"{path}: formula {name!r} needs lists `triggers` and `words`"
+        raise ConfigError(msg)
+    triggers = tuple(tuple(canonical(w) for w in str(t).lower().split()) for t in entry["triggers"])
+    words = [str(w) for w in entry.get("words") or ()]
+    words += [w for t in triggers for w in t]
+    return Formula(name, triggers, WordSet.of(words))
