@@ -19,15 +19,18 @@ from nlp.fast import FastEnricher
 
 # figure -> lowest accepted value (measured: see the comment on each line)
 BOUNDS: dict[str, float] = {
-    "sentiment": 0.87,  # 0.8706
-    "sentiment_review": 0.84,  # 0.8486
-    "sentiment_chat": 0.85,  # 0.8578
+    "sentiment": 0.87,  # 0.8755
+    "sentiment_review": 0.85,  # 0.8525
+    "sentiment_chat": 0.86,  # 0.8646
     "sentiment_social": 0.90,  # 0.9096
-    "topics_micro": 0.84,  # 0.8437
-    "filler_neutral": 0.90,  # 0.9063
+    "topics_micro": 0.84,  # 0.8496
+    "filler_neutral": 0.94,  # 0.9479
 }
-PER_TOPIC_MIN = 0.68  # app_website 0.6842
-PER_FLAG_MIN = 0.80  # churn_risk 0.8050
+# app_website 0.6609: topics-fast-1.4.0 gave up 0.035 on this split's 56 app_website
+# messages (0.6842 with 1.3.0) for customer_service 0.746 -> 0.766 here and micro-F1 0.865 ->
+# 0.870 on the dev split's first-writer messages (models fitted on train only): README
+PER_TOPIC_MIN = 0.66
+PER_FLAG_MIN = 0.82  # churn_risk 0.8211
 MAX_DROP = 0.03
 """Largest accepted loss of sentiment macro-F1 on the perturbed copies (the issue's 3 points)."""
 
