@@ -57,9 +57,9 @@ class WordSet:
 
     @classmethod
     def of(cls, words: Sequence[str]) -> WordSet:
-        """The set of ``words`` as a resource lists them (``<num>``: small numbers)."""
+        """The set of ``words`` as a resource lists them (``<num>``, ``<num>p``: numbers)."""
         plain = {canonical(w.lower()) for w in words}
-        numbers = _PLACEHOLDERS["<num>"] if "<num>" in plain else None
+        numbers = next((_PLACEHOLDERS[w] for w in _PLACEHOLDERS if w in plain), None)
         plain -= set(_PLACEHOLDERS)
         folded = frozenset(_squeeze(strip_diacritics(w)) for w in plain)
         return cls(frozenset(plain), folded, numbers)
@@ -76,8 +76,8 @@ class Formula:
     """A clause holding one of ``triggers`` and only ``words`` (and filler words)."""
 
     name: str
-    triggers: tuple[tuple[str, ...], ...]
-    """Phrases, as tuples of canonical lowercase words (``<num>``, ``<num>p``: numbers)."""
+    triggers: tuple[tuple[WordSet, ...], ...]
+    """Phrases, word by word (``<num>``, ``<num>p``: numbers)."""
     words: WordSet
     """The words allowed in the clause, the triggers' included."""
 
@@ -86,18 +86,9 @@ class Formula:
         for trigger in self.triggers:
             n = len(trigger)
             for start in range(len(clause) - n + 1):
-                if all(_trigger_word(trigger[k], *clause[start + k]) for k in range(n)):
+                if all(trigger[k].holds(*clause[start + k]) for k in range(n)):
                     return True
         return False
-
-
-def _trigger_word(word: str, raw: str, folded: str) -> bool:
-    if raw == word:
-        return True
-    number = _PLACEHOLDERS.get(word)
-    if number is not None:
-        return number.fullmatch(raw) is not None
-    return raw == folded and _squeeze(folded) == _squeeze(strip_diacritics(word))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +97,21 @@ class Phatic:
 
     formulae: tuple[Formula, ...]
     never: WordSet
+    anywhere: WordSet
+    """The words of every formula: a clause with another word is no formula (looked up
+    first, so a message with content is turned down after one set lookup a word)."""
 
     def clause(self, clause: Sequence[Word], filler_word: Callable[[str, str], bool]) -> bool:
         """Whether a clause is filler words only, or one formula and filler words."""
         rest = [word for word in clause if not filler_word(*word)]
         if not rest:
             return True
+        if not all(self.anywhere.holds(*word) for word in rest):
+            return False
         if any(self.never.holds(*word) for word in clause):
             return False
         return any(
-            formula.triggered(clause) and all(formula.words.holds(*word) for word in rest)
+            all(formula.words.holds(*word) for word in rest) and formula.triggered(clause)
             for formula in self.formulae
         )
 
@@ -136,17 +132,20 @@ def _load(path: Path) -> Phatic:
     if not isinstance(formulae, Mapping):
         msg = f"{path}: expected a mapping `formulae` of name -> triggers and words"
         raise ConfigError(msg)
-    return Phatic(
-        tuple(_formula(str(name), entry, path) for name, entry in formulae.items()),
-        WordSet.of([str(w) for w in data.get("never") or ()]),
+    built = tuple(_formula(str(name), entry, path) for name, entry in formulae.items())
+    anywhere = WordSet(
+        frozenset().union(*(f.words.marked for f in built)),
+        frozenset().union(*(f.words.folded for f in built)),
+        _PLACEHOLDERS["<num>"],
     )
+    return Phatic(built, WordSet.of([str(w) for w in data.get("never") or ()]), anywhere)
 
 
 def _formula(name: str, entry: Any, path: Path) -> Formula:
     if not isinstance(entry, Mapping) or not entry.get("triggers"):
         msg = f"{path}: formula {name!r} needs lists `triggers` and `words`"
         raise ConfigError(msg)
-    triggers = tuple(tuple(canonical(w) for w in str(t).lower().split()) for t in entry["triggers"])
-    words = [str(w) for w in entry.get("words") or ()]
-    words += [w for t in triggers for w in t]
+    phrases = [str(t).split() for t in entry["triggers"]]
+    words = [str(w) for w in entry.get("words") or ()] + [w for t in phrases for w in t]
+    triggers = tuple(tuple(WordSet.of([w]) for w in t) for t in phrases)
     return Formula(name, triggers, WordSet.of(words))
