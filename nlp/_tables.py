@@ -9,7 +9,11 @@ file, the line and what was expected.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from schemas.errors import ConfigError
 
@@ -20,6 +24,19 @@ RESOURCES = Path(__file__).resolve().parent / "resources"
 def resource_path(name: str) -> Path:
     """Path of a packaged resource file, e.g. ``resource_path("teencode.tsv")``."""
     return RESOURCES / name
+
+
+def read_mapping(path: Path, what: str) -> Mapping[str, Any]:
+    """The YAML mapping of ``path`` (``what``: the file's contents, for the error message)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        msg = f"cannot read {what} {path}: {exc}"
+        raise ConfigError(msg) from exc
+    if not isinstance(data, Mapping):
+        msg = f"{path}: expected a mapping at the top level, got {type(data).__name__}"
+        raise ConfigError(msg)
+    return data
 
 
 def read_lines(path: Path) -> list[tuple[int, str]]:

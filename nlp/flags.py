@@ -18,9 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from nlp._tables import resource_path
+from nlp._tables import read_mapping, resource_path
 from nlp.rules import PhraseIndex, TextView, read_view
 from nlp.types import FLAGS, Flag, Sentiment
 from schemas.errors import ConfigError, SchemaError
@@ -139,14 +137,7 @@ def _default_rules() -> FlagRules:
 
 
 def _load(path: Path) -> FlagRules:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        msg = f"cannot read flag rules {path}: {exc}"
-        raise ConfigError(msg) from exc
-    if not isinstance(data, Mapping):
-        msg = f"{path}: expected a mapping of flags, got {type(data).__name__}"
-        raise ConfigError(msg)
+    data = read_mapping(path, "flag rules")
     unknown = set(data) - set(_RULE_FLAGS)
     if unknown:
         msg = f"{path}: unknown flags {sorted(unknown)}; expected some of {list(_RULE_FLAGS)}"

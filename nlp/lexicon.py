@@ -33,9 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from nlp._tables import read_tsv, resource_path
+from nlp._tables import read_mapping, read_tsv, resource_path
 from nlp.rules import PhraseIndex, TextView, leftmost_longest, read_view
 from nlp.types import Sentiment
 from schemas.errors import ConfigError
@@ -269,14 +267,7 @@ def _load(lexicon_path: Path, rules_path: Path) -> Lexicon:
             msg = f"{lexicon_path}: term {term!r} is listed twice"
             raise ConfigError(msg)
         terms[term] = value
-    try:
-        rules = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        msg = f"cannot read sentiment rules {rules_path}: {exc}"
-        raise ConfigError(msg) from exc
-    if not isinstance(rules, Mapping):
-        msg = f"{rules_path}: expected a mapping at the top level, got {type(rules).__name__}"
-        raise ConfigError(msg)
+    rules = read_mapping(rules_path, "sentiment rules")
     return Lexicon(terms, rules, str(rules_path))
 
 

@@ -23,9 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from nlp._tables import resource_path
+from nlp._tables import read_mapping, resource_path
 from nlp.normalize import strip_diacritics
 from nlp.rules import canonical
 from schemas.errors import ConfigError
@@ -123,12 +121,8 @@ def load_phatic() -> Phatic:
 
 
 def _load(path: Path) -> Phatic:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        msg = f"cannot read phatic formulae {path}: {exc}"
-        raise ConfigError(msg) from exc
-    formulae = data.get("formulae") if isinstance(data, Mapping) else None
+    data = read_mapping(path, "phatic formulae")
+    formulae = data.get("formulae")
     if not isinstance(formulae, Mapping):
         msg = f"{path}: expected a mapping `formulae` of name -> triggers and words"
         raise ConfigError(msg)

@@ -73,9 +73,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Final, Literal, cast
 
-import yaml
-
-from nlp._tables import resource_path
+from nlp._tables import read_mapping, resource_path
 from nlp.normalize import canonical, separator_view, strip_diacritics
 from schemas.errors import ConfigError
 
@@ -265,14 +263,7 @@ def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 @lru_cache(maxsize=1)
 def _tables() -> _Tables:
     path = resource_path("pii.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        msg = f"cannot read PII tables {path}: {exc}"
-        raise ConfigError(msg) from exc
-    if not isinstance(data, Mapping):
-        msg = f"{path}: expected a mapping at the top level, got {type(data).__name__}"
-        raise ConfigError(msg)
+    data = read_mapping(path, "PII tables")
     phone = _section(data, "phone")
     ident = _section(data, "id_number")
     bank = _section(data, "bank_account")
