@@ -708,6 +708,10 @@ def normalize(text: str) -> str:
         if "&" not in out or html.unescape(out) == out:
             break
         out = _normalize_once(out)
+    emoticon_re = _tables().emoticon_re
+    if emoticon_re is not None and emoticon_re.search(out):
+        # squeezing a word can reveal an emoticon ("ooo_o" -> "o_o"): read it once more
+        out = _normalize_once(out)
     return out
 
 

@@ -366,6 +366,7 @@ ALPHABET = st.sampled_from(
 @given(st.lists(ALPHABET, max_size=60).map("".join))
 @example("&##0")  # squeezing "##" revealed an entity "&#0" for the next call to decode
 @example("a&##39;b")
+@example("ooo_o")  # squeezing "ooo" revealed the emoticon "o_o" for the next call to read
 @settings(max_examples=500, deadline=None)
 def test_idempotent_on_adversarial_mixtures(text: str) -> None:
     once = normalize(text)
