@@ -540,6 +540,9 @@ def _normalize_chunks(chunks: list[str], tables: _Tables) -> str:
             done = cache.get(chunk)
             if done is None:
                 done = _normalize_chunk(chunk, tables)
+                if tables.emoticon_re is not None and tables.emoticon_re.search(done):
+                    # squeezing a word can reveal an emoticon ("ooo_o" -> "o_o"): read it again
+                    done = " ".join(_normalize_chunk(part, tables) for part in done.split())
                 if len(cache) >= _CACHE_LIMIT:
                     cache.clear()
                 cache[chunk] = done
@@ -707,10 +710,6 @@ def normalize(text: str) -> str:
         # squeezing repeated marks can reveal an entity ("&##0" -> "&#0"): read it again
         if "&" not in out or html.unescape(out) == out:
             break
-        out = _normalize_once(out)
-    emoticon_re = _tables().emoticon_re
-    if emoticon_re is not None and emoticon_re.search(out):
-        # squeezing a word can reveal an emoticon ("ooo_o" -> "o_o"): read it once more
         out = _normalize_once(out)
     return out
 
