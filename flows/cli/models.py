@@ -178,6 +178,7 @@ def _settings(task: str, kwargs: dict[str, Any]) -> Any:
         "weak_weight",
         "corpus_weight",
         "binary_in_neutral",
+        "nb_strength",
         "domain",
         "gate_negatives",
         "gate_max_out",
@@ -252,6 +253,13 @@ def _run_training(task: str, kwargs: dict[str, Any]) -> Any:
     show_default=True,
     type=float,
     help="Weight of two-class examples, as polar ones, in the neutrality head (0: none).",
+)
+@click.option(
+    "--nb-strength",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Naive-Bayes scaling of each head's features, 0 (off) to 1 (NBSVM).",
 )
 def train_sentiment_command(**kwargs: Any) -> None:
     """Train the negative/neutral/positive model, calibrated per source.

@@ -98,6 +98,7 @@ def train_command(manifest: Manifest) -> str:
         parts.append("--weak" if h.get("weak_polarity", True) else "--no-weak")
         parts.append(f"--weak-weight {h.get('weak_weight', 1.0):g}")
         parts.append(f"--binary-in-neutral {h.get('binary_in_neutral', 0.0):g}")
+        parts.append(f"--nb-strength {h.get('nb_strength', 0.0):g}")
     else:
         parts.append(f"--folds {h.get('folds', 5)}")
     parts += [

@@ -261,3 +261,40 @@ def test_the_c_grid_is_chosen_on_dev_as_written_and_without_diacritics(
     chosen = SentimentModel.load(result.path).manifest.hyperparameters["chosen"]
     best = max(grid, key=lambda row: row["selection_score"])
     assert (chosen["c_polarity"], chosen["c_neutral"]) == (best["c_polarity"], best["c_neutral"])
+
+
+def test_nb_scale_weighs_the_columns_that_tell_the_classes_apart() -> None:
+    import scipy.sparse as sp
+
+    from nlp.train.base import nb_scale
+
+    # column 0 only in positive rows, column 1 in every row, column 2 only in negative rows
+    x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 1, 1]], dtype=np.float64))
+    positive = np.array([True, True, False, False])
+    scale = nb_scale(x, positive, ~positive, np.ones(4), 1.0)
+    assert scale[0] > 1.0
+    assert scale[2] == pytest.approx(scale[0])
+    assert scale[1] == pytest.approx(0.0)  # says nothing about the class
+    half = nb_scale(x, positive, ~positive, np.ones(4), 0.5)
+    assert half == pytest.approx(0.5 + 0.5 * scale)
+    assert nb_scale(x, positive, ~positive, np.ones(4), 0.0) == pytest.approx(np.ones(3))
+
+
+def test_nb_scaled_heads_save_plain_feature_weights_and_a_bad_strength_is_refused(
+    tmp_path: Path,
+) -> None:
+    data = write_sentiment_data(tmp_path / "data")
+    probabilities = {}
+    for strength in (0.0, 1.0):
+        settings = TrainSettings(
+            task="sentiment", c_grid=(4.0,), nb_strength=strength, version=f"1.0.{int(strength)}"
+        )
+        model = SentimentModel.load(train_sentiment(data, tmp_path / "m", settings).path)
+        assert model.manifest.hyperparameters["nb_strength"] == strength
+        texts = [model_text("rất hài lòng"), model_text("rất thất vọng")]
+        labels = [r.label for r in model.predict(texts)]
+        assert labels == ["positive", "negative"]
+        probabilities[strength] = model.predict_proba(texts)
+    assert not np.allclose(probabilities[0.0], probabilities[1.0])
+    with pytest.raises(ConfigError, match="nb_strength"):
+        TrainSettings(task="sentiment", nb_strength=1.5)
