@@ -223,6 +223,15 @@ def _run_training(task: str, kwargs: dict[str, Any]) -> Any:
     return result, console
 
 
+_NB_STRENGTH = click.option(
+    "--nb-strength",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Naive-Bayes scaling of each head's features, 0 (off) to 1 (NBSVM).",
+)
+
+
 @train.command("sentiment")
 @_common_train_options(data_required=False)
 @click.option(
@@ -254,13 +263,7 @@ def _run_training(task: str, kwargs: dict[str, Any]) -> Any:
     type=float,
     help="Weight of two-class examples, as polar ones, in the neutrality head (0: none).",
 )
-@click.option(
-    "--nb-strength",
-    default=0.5,
-    show_default=True,
-    type=click.FloatRange(0.0, 1.0),
-    help="Naive-Bayes scaling of each head's features, 0 (off) to 1 (NBSVM).",
-)
+@_NB_STRENGTH
 def train_sentiment_command(**kwargs: Any) -> None:
     """Train the negative/neutral/positive model, calibrated per source.
 
@@ -321,6 +324,7 @@ _FOLDS = click.option(
 @train.command("topics")
 @_common_train_options(data_required=False)
 @_FOLDS
+@_NB_STRENGTH
 def train_topics_command(**kwargs: Any) -> None:
     """Train the multi-label topic model of the packaged taxonomy on the CX corpus.
 
@@ -334,6 +338,7 @@ def train_topics_command(**kwargs: Any) -> None:
 @train.command("flags")
 @_common_train_options(data_required=False)
 @_FOLDS
+@_NB_STRENGTH
 def train_flags_command(**kwargs: Any) -> None:
     """Train the flag model (complaint, question, praise, churn_risk, urgent) on the corpus.
 

@@ -101,6 +101,7 @@ def train_command(manifest: Manifest) -> str:
         parts.append(f"--nb-strength {h.get('nb_strength', 0.0):g}")
     else:
         parts.append(f"--folds {h.get('folds', 5)}")
+        parts.append(f"--nb-strength {h.get('nb_strength', 0.0):g}")
     parts += [
         f"--version {manifest.version}",
         "--c " + ",".join(f"{c:g}" for c in h.get("c_grid", ())),

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from nlp.artifacts import Manifest
 from nlp.cues import default_reader
@@ -38,6 +39,7 @@ from nlp.train.base import (
     fit_featurizer,
     folds_of,
     logistic,
+    nb_scale,
 )
 from nlp.train.cards import labels_card
 from schemas.errors import ConfigError, ModelError
@@ -206,16 +208,21 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
     def _heads(self, rows: Rows, y: Bool, c: float) -> Heads:
         encoded = encode(rows, self.settings, augment=True)
         featurizer = fit_featurizer(encoded, self.settings)
-        x = encoded.matrix(featurizer)
+        x = encoded.matrix(featurizer).tocsr()
         y = np.tile(y, (encoded.copies, 1))
         weights = np.zeros((featurizer.n_features, y.shape[1]), dtype=np.float32)
         bias = np.full(y.shape[1], -30.0)
+        strength = self.settings.nb_strength
         for k in range(y.shape[1]):
             if y[:, k].all():
                 bias[k] = 30.0
             elif y[:, k].any():
-                fitted = logistic(c, self.settings).fit(x, y[:, k])
-                weights[:, k] = fitted.coef_[0]
+                scale = np.ones(x.shape[1])
+                if strength > 0:
+                    ones = np.ones(x.shape[0])
+                    scale = nb_scale(x, y[:, k], ~y[:, k], ones, strength)
+                fitted = logistic(c, self.settings).fit(x @ sp.diags(scale), y[:, k])
+                weights[:, k] = fitted.coef_[0] * scale
                 bias[k] = float(fitted.intercept_[0])
         return Heads(c, featurizer, weights, bias)
 

@@ -66,12 +66,13 @@ class TrainSettings:
     """Sentiment: weight (relative to their own) of two-class examples in the neutrality
     head, as polar examples; 0: that head learns from three-class data only."""
     nb_strength: float = 0.5
-    """Sentiment: naive-Bayes scaling of the features of each head (Wang and Manning, 2012):
+    """Naive-Bayes scaling of the features of each linear head (Wang and Manning, 2012):
     a column is multiplied by ``(1 - nb_strength) + nb_strength * |r|``, ``r`` its log-count
     ratio between the head's two classes on train, before the head is fitted (the saved
     weights take the scale in, so inference is unchanged); 0: off. On the dev splits, 0.5
-    against 0 raised every data set's F1 (aivivn2019_sa +0.008, vlsp2016_sa +0.017, the
-    corpus +0.011) and their no-diacritics copies alike."""
+    against 0 raised every data set's sentiment F1 (aivivn2019_sa +0.008, vlsp2016_sa
+    +0.017, the corpus +0.011) and their no-diacritics copies alike, topics micro-F1 0.877 ->
+    0.881 and flags micro-F1 0.890 -> 0.900. Aspect models do not use it."""
     folds: int = 5
     """Topics and flags: folds of the cross-fitting that chooses the thresholds."""
     gate_negatives: tuple[str, ...] | None = None

@@ -223,3 +223,23 @@ def test_missing_models_and_transformer_without_path_fail_clearly(tmp_path: Path
         load_enricher("fast", model_path=str(tmp_path))
     with pytest.raises(ConfigError, match="needs model_path"):
         load_enricher("transformer")
+
+
+def test_topic_heads_with_nb_scaling_keep_their_labels(tmp_path: Path) -> None:
+    import numpy as np
+
+    corpus = write_cx_corpus(tmp_path / "corpus" / "cx", n=300)
+    weights = {}
+    for strength in (0.0, 1.0):
+        out = tmp_path / f"nb{strength:g}"
+        settings = TrainSettings(
+            task="topics", corpus=corpus, c_grid=(4.0,), folds=3, nb_strength=strength
+        )
+        model = LabelModel.load(train_topics(out, settings).path)
+        assert model.manifest.hyperparameters["nb_strength"] == strength
+        weights[strength] = model.weights
+    assert weights[0.0].shape == weights[1.0].shape
+    assert not np.allclose(weights[0.0], weights[1.0])
+    enricher = build_fast(model_path=str(tmp_path / "nb1"), taxonomy_path=None)
+    hits = _one(enricher, "giao hàng chậm quá, shipper giao trễ 5 ngày").topics
+    assert "delivery" in {hit.topic for hit in hits}
