@@ -154,6 +154,13 @@ def tune_thresholds(
     return plain, with_seed
 
 
+C_TIE = 0.002
+"""Dev micro-F1 differences smaller than this do not choose C (about one message in 500 of
+the dev split's labels): flags with naive-Bayes scaling scored 0.8990, 0.8985 and 0.8995 at
+C 16, 64 and 256, and with C 256, refitted on train + dev, "đơn báo giao thành công mà em chưa
+nhận được hàng" was no complaint (0.24; fitted on train, 0.71 with C 256 and 0.85 with C 16)."""
+
+
 def _decide(proba: Float64, thresholds: tuple[Float64, Float64], seeded: Bool) -> Bool:
     decided: Bool = proba >= np.where(seeded, thresholds[1], thresholds[0])
     return decided
@@ -232,8 +239,11 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
         return 1.0 / (1.0 + np.exp(-raw))
 
     def select(self, data: LabelData, candidates: list[Heads]) -> Heads:
-        """Score the candidates on dev and return the best."""
-        best: Heads | None = None
+        """Score the candidates on dev and return the best.
+
+        Candidates within :data:`C_TIE` of the best dev micro-F1 count as tied, and the most
+        regularized of them (the smallest C) wins: it changes least when refitted on more data.
+        """
         for heads in candidates:
             proba = self._proba(heads, data.dev)
             thresholds = tune_thresholds(
@@ -241,13 +251,12 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
             )
             pred = _decide(proba, thresholds, data.e_dev)
             heads.dev_f1 = multilabel_scores(pred, data.y_dev, data.labels)["micro_f1"]
-            if best is None or heads.dev_f1 > best.dev_f1:
-                best = heads
         self.grid = [{"c": h.c, "dev_micro_f1_dev_thresholds": h.dev_f1} for h in candidates]
-        if best is None:
+        if not candidates:
             msg = f"no {self.settings.task} model was fitted"
             raise ModelError(msg)
-        return best
+        top = max(h.dev_f1 for h in candidates)
+        return min((h for h in candidates if h.dev_f1 >= top - C_TIE), key=lambda h: h.c)
 
     # -- refit ------------------------------------------------------------------------------
 

@@ -243,3 +243,14 @@ def test_topic_heads_with_nb_scaling_keep_their_labels(tmp_path: Path) -> None:
     enricher = build_fast(model_path=str(tmp_path / "nb1"), taxonomy_path=None)
     hits = _one(enricher, "giao hàng chậm quá, shipper giao trễ 5 ngày").topics
     assert "delivery" in {hit.topic for hit in hits}
+
+
+def test_a_tie_on_dev_chooses_the_smallest_c(tmp_path: Path) -> None:
+    corpus = write_cx_corpus(tmp_path / "corpus" / "cx", n=300)
+    settings = TrainSettings(task="flags", corpus=corpus, c_grid=(4.000001, 4.0), folds=3)
+    model = LabelModel.load(train_flags(tmp_path / "m", settings).path)
+    grid = model.manifest.hyperparameters["label_grid"]
+    assert (
+        abs(grid[0]["dev_micro_f1_dev_thresholds"] - grid[1]["dev_micro_f1_dev_thresholds"]) < 0.002
+    )
+    assert model.manifest.hyperparameters["chosen"] == {"c": 4.0}
