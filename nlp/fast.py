@@ -21,7 +21,7 @@
    when the category is unknown, on those its domain gate passes.
 
 The ``version`` names every model and the taxonomy's hash, e.g.
-``fast:sentiment-fast-2.1.0+topics-fast-1.4.0+flags-fast-1.3.0+aspects-...+tax.1a2b3c4d``.
+``fast:sentiment-fast-2.2.0+topics-fast-1.5.0+flags-fast-1.4.0+aspects-...+tax.1a2b3c4d``.
 Models load in :func:`build_fast` (called by ``load_enricher("fast")`` at worker start),
 never at import. The ``transformer`` enricher is the same class with a
 :class:`nlp.transformer.TransformerSentiment` in place of the fast sentiment model.

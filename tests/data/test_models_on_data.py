@@ -25,8 +25,9 @@ DATA = Path(os.environ.get("VOC_DATA_DIR", ROOT.parent / "shared" / "data"))
 
 # data set -> (task, figure) -> lowest accepted value; measured: see the comment on each line
 BOUNDS = {
-    ("aivivn2019_sa", "sentiment_f1"): 0.910,  # 0.9105, F1 of the negative class (v1: 0.9151)
-    ("vlsp2016_sa", "sentiment_f1"): 0.720,  # 0.7203 macro-F1 (issue target 0.80: not reached)
+    ("aivivn2019_sa", "sentiment_f1"): 0.914,  # 0.9147, F1 of the negative class (v1: 0.9151)
+    # 0.7134 macro-F1: 0.7203 with sentiment-fast-2.1.0, given up for the CX messages (README)
+    ("vlsp2016_sa", "sentiment_f1"): 0.713,
     ("uit_visfd", "detection"): 0.862,  # 0.8671
     ("uit_visfd", "detection_polarity"): 0.740,  # 0.7451
     ("vlsp2018_absa_hotel", "detection"): 0.745,  # 0.7473 (issue target 0.78: not reached)

@@ -19,18 +19,15 @@ from nlp.fast import FastEnricher
 
 # figure -> lowest accepted value (measured: see the comment on each line)
 BOUNDS: dict[str, float] = {
-    "sentiment": 0.87,  # 0.8755
-    "sentiment_review": 0.85,  # 0.8525
-    "sentiment_chat": 0.86,  # 0.8646
-    "sentiment_social": 0.91,  # 0.9163
-    "topics_micro": 0.84,  # 0.8496
-    "filler_neutral": 0.95,  # 0.9583
+    "sentiment": 0.89,  # 0.8923
+    "sentiment_review": 0.84,  # 0.8428 (0.8525 with sentiment-fast-2.1.0: README)
+    "sentiment_chat": 0.90,  # 0.9018
+    "sentiment_social": 0.94,  # 0.9496
+    "topics_micro": 0.85,  # 0.8554
+    "filler_neutral": 0.96,  # 0.9688
 }
-# app_website 0.6609: topics-fast-1.4.0 gave up 0.035 on this split's 56 app_website
-# messages (0.6842 with 1.3.0) for customer_service 0.746 -> 0.766 here and micro-F1 0.865 ->
-# 0.870 on the dev split's first-writer messages (models fitted on train only): README
-PER_TOPIC_MIN = 0.66
-PER_FLAG_MIN = 0.82  # churn_risk 0.8211
+PER_TOPIC_MIN = 0.745  # payment 0.7500
+PER_FLAG_MIN = 0.84  # question 0.8426
 MAX_DROP = 0.03
 """Largest accepted loss of sentiment macro-F1 on the perturbed copies (the issue's 3 points)."""
 
