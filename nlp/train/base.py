@@ -196,6 +196,28 @@ def nb_scale(
     return np.asarray((1.0 - strength) + strength * np.abs(ratio), dtype=np.float64)
 
 
+def fit_head(
+    x: Any,
+    used: npt.NDArray[np.bool_],
+    target: npt.NDArray[np.bool_],
+    weights: Float64,
+    c: float,
+    settings: TrainSettings,
+) -> tuple[Float64, float]:
+    """Fit one logistic head on the ``used`` rows of ``x``: its weights and intercept.
+
+    With ``settings.nb_strength`` the features are first scaled by :func:`nb_scale`; the
+    returned weights have the scale folded in, so they apply to the plain features.
+    """
+    x = x.tocsr()
+    scale = np.ones(x.shape[1])
+    if settings.nb_strength > 0:
+        scale = nb_scale(x, used & target, used & ~target, weights, settings.nb_strength)
+        x = x @ sp.diags(scale)
+    fitted = logistic(c, settings).fit(x[used], target[used], sample_weight=weights[used])
+    return np.asarray(fitted.coef_[0] * scale, dtype=np.float64), float(fitted.intercept_[0])
+
+
 def fit_platt(scores: Float64, target: npt.NDArray[np.bool_]) -> Platt:
     """Platt scaling of raw scores to probabilities, fitted by maximum likelihood."""
     if len(set(target.tolist())) < 2:

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from nlp.artifacts import Manifest
 from nlp.cues import default_reader
@@ -37,9 +36,8 @@ from nlp.train.base import (
     data_record,
     encode,
     fit_featurizer,
+    fit_head,
     folds_of,
-    logistic,
-    nb_scale,
 )
 from nlp.train.cards import labels_card
 from schemas.errors import ConfigError, ModelError
@@ -219,18 +217,13 @@ class LabelTrainer(Trainer[LabelData, Heads, Heads, Final]):
         y = np.tile(y, (encoded.copies, 1))
         weights = np.zeros((featurizer.n_features, y.shape[1]), dtype=np.float32)
         bias = np.full(y.shape[1], -30.0)
-        strength = self.settings.nb_strength
+        every = np.ones(x.shape[0], dtype=bool)
+        ones = np.ones(x.shape[0])
         for k in range(y.shape[1]):
             if y[:, k].all():
                 bias[k] = 30.0
             elif y[:, k].any():
-                scale = np.ones(x.shape[1])
-                if strength > 0:
-                    ones = np.ones(x.shape[0])
-                    scale = nb_scale(x, y[:, k], ~y[:, k], ones, strength)
-                fitted = logistic(c, self.settings).fit(x @ sp.diags(scale), y[:, k])
-                weights[:, k] = fitted.coef_[0] * scale
-                bias[k] = float(fitted.intercept_[0])
+                weights[:, k], bias[k] = fit_head(x, every, y[:, k], ones, c, self.settings)
         return Heads(c, featurizer, weights, bias)
 
     def _proba(self, heads: Heads, rows: Rows) -> Float64:

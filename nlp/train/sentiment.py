@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from nlp.artifacts import Manifest
 from nlp.datasets import DatasetInfo, Example
@@ -43,10 +42,9 @@ from nlp.train.base import (
     data_record,
     encode,
     fit_featurizer,
+    fit_head,
     fit_platt,
     folds_of,
-    logistic,
-    nb_scale,
 )
 from nlp.train.cards import sentiment_card
 from nlp.types import SENTIMENTS, SOURCES
@@ -200,26 +198,8 @@ class SentimentTrainer(Trainer[SentimentData, Candidate, Candidate, Final]):
     def _polarity_head(self, x: Any, rows: Rows, c: float) -> Head:
         y = self._labels(rows)
         weights = np.array(rows.weights * self.settings.copies)
-        polar = y != "neutral"
-        return self._head(x, polar, y == "positive", weights, c)
-
-    def _head(
-        self,
-        x: Any,
-        used: npt.NDArray[np.bool_],
-        target: npt.NDArray[np.bool_],
-        weights: Float64,
-        c: float,
-    ) -> Head:
-        """One logistic head on the ``used`` rows (NB-scaled features with ``nb_strength``)."""
-        x = x.tocsr()
-        scale = np.ones(x.shape[1])
-        strength = self.settings.nb_strength
-        if strength > 0:
-            scale = nb_scale(x, used & target, used & ~target, weights, strength)
-            x = x @ sp.diags(scale)
-        fitted = logistic(c, self.settings).fit(x[used], target[used], sample_weight=weights[used])
-        return (fitted.coef_[0] * scale).astype(np.float32), float(fitted.intercept_[0])
+        coef, intercept = fit_head(x, y != "neutral", y == "positive", weights, c, self.settings)
+        return coef.astype(np.float32), intercept
 
     def _neutral_head(self, x: Any, rows: Rows, binary: set[str], c: float) -> Head:
         """The neutrality head: neutral against polar.
@@ -234,7 +214,8 @@ class SentimentTrainer(Trainer[SentimentData, Candidate, Candidate, Final]):
             return np.zeros(x.shape[1], dtype=np.float32), -30.0
         weights = np.array(rows.weights * self.settings.copies)
         weights = np.where(three, weights, weights * self.settings.binary_in_neutral)
-        return self._head(x, weights > 0, y == "neutral", weights, c)
+        coef, intercept = fit_head(x, weights > 0, y == "neutral", weights, c, self.settings)
+        return coef.astype(np.float32), intercept
 
     # -- select -----------------------------------------------------------------------------
 
