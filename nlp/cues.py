@@ -40,6 +40,7 @@ from typing import Any
 from nlp._tables import read_lines, resource_path
 from nlp.flags import FlagRules, cue_flags, load_flag_rules
 from nlp.lexicon import Lexicon, MessageScore, load_lexicon
+from nlp.normalize import emoji_tokens
 from nlp.phatic import load_phatic
 from nlp.rules import PhraseIndex, TextView, canonical, read_view
 from nlp.taxonomy import Taxonomy, TopicMatch, load_taxonomy
@@ -51,7 +52,7 @@ MARKER_FAMILIES = ("source", "shape", "lexicon", "sarcasm", "topics", "flags")
 """Every family of markers a model may read (its :class:`nlp.features.FeatureSpec`)."""
 
 FILLER_MAX_WORDS = 10
-"""A filler message has at most this many words."""
+"""A filler message has at most this many words (emoji tokens are not words)."""
 
 _REPEATED = re.compile(r"(.)\1+")
 
@@ -325,6 +326,7 @@ class Reader:
         self.flag_rules = flag_rules or load_flag_rules()
         self.fillers = fillers if fillers is not None else filler_words()
         self.phatic = load_phatic()
+        self._emoji = emoji_tokens()
         from nlp.normalize import strip_diacritics
 
         self._filler_clashes = (
@@ -398,7 +400,10 @@ class Reader:
         nothing is left to read).
         """
         if words > FILLER_MAX_WORDS:
-            return False
+            # emoji are not words: "tạm biệt nha shop, chúc shop một ngày vui vẻ ❤️"
+            words -= sum(1 for word in view.folded if word in self._emoji)
+            if words > FILLER_MAX_WORDS:
+                return False
         if source not in _CHATTY:
             return words > 0 and self._all_filler(view)
         if words == 0:

@@ -146,6 +146,14 @@ def teencode_table() -> dict[str, str]:
     return dict(_tables().teencode)
 
 
+def emoji_tokens() -> frozenset[str]:
+    """Return the tokens emoji and emoticons become (``emoji.tsv``: "emolove", "emosad"...)."""
+    tables = _tables()
+    tokens = {t.strip() for t in tables.translate.values() if t and t.strip()}
+    tokens.update(tables.emoticons.values())
+    return frozenset(t for t in tokens if t.isascii() and t.isalpha() and t.startswith("emo"))
+
+
 def _retone(word: str) -> str:
     """Move the tone mark of one lowercase syllable to the documented position."""
     tone = 0

@@ -92,6 +92,18 @@ def test_chat_formulae_are_filler_in_chats_and_social_comments_only() -> None:
         assert not reader.read(model_text("🤝"), context).filler
 
 
+def test_emoji_do_not_count_toward_the_length_of_a_filler_turn() -> None:
+    reader = default_reader()
+    chat = MessageContext("chat")
+    # ten words and a heart: the heart is not an eleventh word
+    assert reader.read(model_text("Tạm biệt nha shop, chúc shop một ngày vui vẻ ❤️"), chat).filler
+    assert reader.read(model_text("Tạm biệt nha shop, chúc shop một ngày vui vẻ"), chat).filler
+    # eleven words are too many for a filler turn, emoji or not
+    long = "Tạm biệt nha shop, chúc shop một ngày thật vui vẻ"
+    assert not reader.read(model_text(long), chat).filler
+    assert not reader.read(model_text(long + " ❤️"), chat).filler
+
+
 def test_a_formula_with_words_of_its_own_is_not_filler() -> None:
     reader = default_reader()
     for text in (
