@@ -148,10 +148,7 @@ def teencode_table() -> dict[str, str]:
 
 def emoji_tokens() -> frozenset[str]:
     """Return the tokens emoji and emoticons become (``emoji.tsv``: "emolove", "emosad"...)."""
-    tables = _tables()
-    tokens = {t.strip() for t in tables.translate.values() if t and t.strip()}
-    tokens.update(tables.emoticons.values())
-    return frozenset(t for t in tokens if t.isascii() and t.isalpha() and t.startswith("emo"))
+    return _tables().emoji_tokens
 
 
 def _retone(word: str) -> str:
@@ -245,6 +242,7 @@ class _Tables:
     emoticon_re: re.Pattern[str] | None
     angle_re: re.Pattern[str] | None
     emoticons: dict[str, str]
+    emoji_tokens: frozenset[str]
     teencode: dict[str, str]
     units: frozenset[str]
     laughter: tuple[tuple[re.Pattern[str], str], ...]
@@ -279,11 +277,13 @@ def _tables() -> _Tables:
         translate[ord(source)] = _code_points(replacement, f"{path} row {char}") or None
 
     emoticons: dict[str, str] = {}
+    tokens: set[str] = set()
     path = resource_path("emoji.tsv")
     for symbol, token, _note in read_tsv(path, ("symbol", "token", "note"), required=2):
         if not re.fullmatch(r"emo[a-z]+", token):
             msg = f"{path}: token of {symbol!r} must look like emoxxx, got {token!r}"
             raise ConfigError(msg)
+        tokens.add(token)
         core = symbol.replace("\ufe0f", "")
         if len(core) == 1 and not core.isascii():
             translate[ord(core)] = f" {token} "
@@ -315,6 +315,7 @@ def _tables() -> _Tables:
         emoticon_re=emoticon_re,
         angle_re=angle_re,
         emoticons=emoticons,
+        emoji_tokens=frozenset(tokens),
         teencode=teencode,
         units=units,
         laughter=tuple(laughter),
